@@ -52,9 +52,7 @@ def from_dict(cls: type[T], data: dict[str, Any], *, where: str = "") -> T:
             f"{where or cls.__name__}: unknown key(s) {', '.join(unknown)}; "
             f"valid: {', '.join(sorted(fields))}"
         )
-    kwargs = {
-        name: _coerce(hints[name], value, f"{where}{name}") for name, value in data.items()
-    }
+    kwargs = {name: _coerce(hints[name], value, f"{where}{name}") for name, value in data.items()}
     return cls(**kwargs)
 
 
@@ -135,7 +133,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return out
 
 
-def load_config(cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None) -> T:
+def load_config(
+    cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None
+) -> T:
     """Load ``cls`` from an optional YAML file plus dotted overrides, strictly."""
     data: dict[str, Any] = {}
     if path is not None:

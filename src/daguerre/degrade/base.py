@@ -120,6 +120,4 @@ def params_index(params: P, index: Tensor) -> P:
 def check_image(img: Tensor) -> None:
     """Raise ``ValueError`` unless ``img`` is a float32 ``(B,3,H,W)`` tensor."""
     if img.ndim != 4 or img.shape[1] != 3 or img.dtype != torch.float32:
-        raise ValueError(
-            f"expected a float32 (B,3,H,W) image, got {tuple(img.shape)} {img.dtype}"
-        )
+        raise ValueError(f"expected a float32 (B,3,H,W) image, got {tuple(img.shape)} {img.dtype}")

@@ -1,0 +1,517 @@
+"""Batch machinery shared by the file commands (degrade, restore, stylize, detect): ``run_batch``.
+
+Per run: collect the inputs (files and folders), plan one output per input (the stem, plus the
+sub-folder for recursive walks), refuse collisions and outputs that would replace an input, keep
+``plan[rank::world]`` when sharded, then per file read -> ``process`` -> write atomically and
+report one line. A bad file (``DaguerreError``, ``OSError``, ``MemoryError``) fails alone; any
+other exception is a bug and propagates. Ctrl-C stops the loop and returns what finished.
+Existing outputs are overwritten unless ``skip_existing``; inputs never are, and no path is
+written twice in one run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+import typer
+
+from daguerre.errors import ConfigError, DaguerreError, ImageReadError, ImageWriteError
+
+if TYPE_CHECKING:
+    from daguerre.io.image import LoadedImage
+    from daguerre.types import Tensor
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+# --- data types -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchItem:
+    """One input file of a batch.
+
+    Attributes:
+        path: the input file.
+        key: output name relative to the output folder, POSIX, no extension ("sub/photo").
+            Stable across runs, so commands seed per-file randomness from it.
+        output: the main output path ``OUT_DIR/<key>.<fmt>``.
+        index: position in the whole (unsharded) plan.
+    """
+
+    path: Path
+    key: str
+    output: Path
+    index: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageOutput:
+    """An image returned by a ``process`` callback.
+
+    Attributes:
+        rgb: ``(3,H,W)`` float32 in [0,1]; ``(1,H,W)`` for a mask (written as 8-bit gray PNG).
+        alpha: ``(1,H,W)`` float32 in [0,1], or None.
+        suffix: appended to the stem: "" for the main output, "_mask" for a mask.
+        fmt: extension override (e.g. "png" for masks); None uses the batch format.
+        keep_meta: write with the input's metadata (bit depth, gray, ICC); False for masks.
+    """
+
+    rgb: Tensor
+    alpha: Tensor | None = None
+    suffix: str = ""
+    fmt: str | None = None
+    keep_meta: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class TextOutput:
+    """A text sidecar returned by a ``process`` callback, written to ``<key><suffix>.<ext>``."""
+
+    text: str
+    suffix: str
+    ext: str = "json"
+
+
+Output = ImageOutput | TextOutput
+Process = Callable[[BatchItem, "LoadedImage"], Sequence[Output]]
+
+
+@dataclasses.dataclass
+class BatchReport:
+    """What a batch did. ``exit_code``: 130 interrupted, 1 any failure, else 0."""
+
+    done: list[tuple[Path, list[Path]]] = dataclasses.field(default_factory=list)
+    failed: list[tuple[Path, str]] = dataclasses.field(default_factory=list)
+    skipped: list[tuple[Path, str]] = dataclasses.field(default_factory=list)
+    not_started: int = 0
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """Process exit code for this outcome."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_FAILED if self.failed else EXIT_OK
+
+
+@dataclasses.dataclass(frozen=True)
+class Planned:
+    """A planned input; ``error`` (collision, would overwrite an input) refuses it."""
+
+    item: BatchItem
+    error: str | None = None
+
+
+# --- sharding -------------------------------------------------------------------------------
+
+
+def shard_from_env(env: dict[str, str] | None = None) -> tuple[int, int] | None:
+    """``(rank, world)`` from ``RANK``/``WORLD_SIZE`` (set by torchrun), or None if unset.
+
+    Raises:
+        ConfigError: the variables are not integers or ``not 0 <= rank < world``.
+
+    Example:
+        >>> shard_from_env({"RANK": "1", "WORLD_SIZE": "4"})
+        (1, 4)
+        >>> shard_from_env({}) is None
+        True
+    """
+    env = dict(os.environ) if env is None else env
+    if "WORLD_SIZE" not in env:
+        return None
+    try:
+        rank, world = int(env.get("RANK", "0")), int(env["WORLD_SIZE"])
+    except ValueError as err:
+        raise ConfigError(f"RANK/WORLD_SIZE must be integers: {err}") from None
+    if world < 1 or not 0 <= rank < world:
+        raise ConfigError(f"need 0 <= RANK < WORLD_SIZE, got RANK={rank} WORLD_SIZE={world}")
+    return rank, world
+
+
+# --- collect and plan -----------------------------------------------------------------------
+
+
+def _collect(
+    inputs: Sequence[Path], out_dir: Path, *, recursive: bool
+) -> tuple[list[tuple[Path, Path | None]], list[tuple[Path, str]]]:
+    """Input files as ``(path, walk_root)`` (root None for files named directly), and failures.
+
+    Files already inside ``out_dir`` are left out of folder walks when ``out_dir`` lies inside
+    the folder (so a second run does not take the first run's outputs as inputs).
+    """
+    from daguerre.io.discover import collect_inputs
+
+    sources: list[tuple[Path, Path | None]] = []
+    problems: list[tuple[Path, str]] = []
+    seen: set[Path] = set()
+    out_resolved = out_dir.resolve()
+    for given in inputs:
+        paths, bad = collect_inputs([given], recursive=recursive)
+        problems.extend((Path(p), reason) for p, reason in bad)
+        root = given if given.is_dir() else None
+        for path in paths:
+            resolved = path.resolve()
+            if resolved in seen:
+                continue
+            if root is not None and _inside(resolved, out_resolved, root.resolve()):
+                continue
+            seen.add(resolved)
+            sources.append((path, root))
+    return sources, problems
+
+
+def _inside(path: Path, out_dir: Path, root: Path) -> bool:
+    """Whether ``path`` is in ``out_dir`` and ``out_dir`` is strictly inside ``root``."""
+    return out_dir != root and out_dir.is_relative_to(root) and path.is_relative_to(out_dir)
+
+
+def _key(path: Path, root: Path | None, *, recursive: bool) -> str:
+    if root is None or not recursive:
+        return path.stem
+    return (path.relative_to(root).parent / path.stem).as_posix()
+
+
+def plan_outputs(
+    sources: Sequence[tuple[Path, Path | None]], out_dir: Path, *, fmt: str, recursive: bool
+) -> list[Planned]:
+    """Give each ``(path, walk_root)`` its output and flag collisions and input overwrites.
+
+    Returns:
+        One entry per source, in order, with ``error`` set for the files to refuse.
+    """
+    input_ids = {_file_id(path) for path, _ in sources}
+    owners: dict[Path, Path] = {}
+    planned = []
+    for index, (path, root) in enumerate(sources):
+        key = _key(path, root, recursive=recursive)
+        output = out_dir / f"{key}.{fmt}"
+        item = BatchItem(path=path, key=key, output=output, index=index)
+        owner = owners.setdefault(output.resolve(), path)
+        error = None
+        if _file_id(output) in input_ids:
+            error = f"refusing to overwrite input file {output}"
+        elif owner != path:
+            error = f"output {output} collides with input {owner}"
+        planned.append(Planned(item, error))
+    return planned
+
+
+def _file_id(path: Path) -> tuple[int, int] | Path:
+    """Identity of a file: (device, inode) when it exists (sees links), else its resolved path."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return path.resolve()
+    return (stat.st_dev, stat.st_ino)
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+class _Writer:
+    """Writes outputs atomically, never over an input nor twice to one path."""
+
+    def __init__(self, input_ids: set[tuple[int, int] | Path], *, fmt: str, quality: int) -> None:
+        self.input_ids = input_ids
+        self.written: set[Path] = set()
+        self.fmt = fmt
+        self.quality = quality
+
+    def write_all(
+        self, item: BatchItem, loaded: LoadedImage, outputs: Sequence[Output]
+    ) -> list[Path]:
+        """Write every output of ``item`` (all are checked before any is written)."""
+        paths = [self._path(item, output) for output in outputs]
+        for path in paths:
+            if _file_id(path) in self.input_ids:
+                raise ImageWriteError(path, "refusing to overwrite an input file")
+            if path.resolve() in self.written or paths.count(path) > 1:
+                raise ImageWriteError(path, "already written by another input in this run")
+        for path, output in zip(paths, outputs, strict=True):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(output, TextOutput):
+                _write_text_atomic(path, output.text)
+            else:
+                self._write_image(path, loaded, output)
+            self.written.add(path.resolve())
+        return paths
+
+    def _path(self, item: BatchItem, output: Output) -> Path:
+        ext = output.ext if isinstance(output, TextOutput) else (output.fmt or self.fmt)
+        return item.output.parent / f"{Path(item.key).name}{output.suffix}.{ext}"
+
+    def _write_image(self, path: Path, loaded: LoadedImage, output: ImageOutput) -> None:
+        from daguerre.io.image import write_image
+        from daguerre.io.meta import ImageMeta
+
+        rgb, bits = output.rgb, None
+        meta: ImageMeta | None = loaded.meta
+        if rgb.shape[0] == 1:  # a mask: 8-bit gray, no ICC/EXIF
+            size = (rgb.shape[2], rgb.shape[1])
+            meta = ImageMeta(None, "PNG", "L", 8, has_alpha=False, is_gray=True, size=size)
+            rgb = rgb.expand(3, -1, -1)
+        elif not output.keep_meta:
+            meta, bits = None, 8
+        write_image(path, rgb, alpha=output.alpha, meta=meta, bit_depth=bits, quality=self.quality)
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a hidden temporary file next to ``path``, then rename it into place."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    created = False
+    try:
+        with open(temp, "x", encoding="utf-8") as stream:  # "x": never reuse an existing file
+            created = True
+            stream.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        if created:
+            temp.unlink(missing_ok=True)
+        raise
+
+
+# --- reporting ------------------------------------------------------------------------------
+
+
+def error_line(path: Path, reason: str) -> str:
+    """The one-line report of a failed file: ``error: <path>: <reason>``."""
+    return f"error: {path}: {' '.join(reason.split())}"
+
+
+class Reporter:
+    """Progress events as plain lines on ``stream`` (stderr by default); ``quiet``: errors only.
+
+    ``run_batch`` calls ``start`` once, then per file any ``warned`` and one of ``done``,
+    ``skipped`` or ``failed``, and ``close`` at the end (also on Ctrl-C). ``RichReporter``
+    overrides ``start``/``advance``/``emit``/``close`` to draw a bar instead of ``ok:`` lines.
+    """
+
+    show_done = True  # one "ok:" line per finished file
+
+    def __init__(self, *, quiet: bool = False, stream: TextIO | None = None) -> None:
+        self.quiet = quiet
+        self._stream = stream
+
+    def start(self, total: int) -> None:
+        """The loop is about to handle ``total`` files."""
+
+    def advance(self) -> None:
+        """One more file was handled."""
+
+    def emit(self, line: str) -> None:
+        """Show one line."""
+        print(line, file=self._stream or sys.stderr, flush=True)
+
+    def close(self) -> None:
+        """The loop ended."""
+
+    def done(self, path: Path, outputs: list[Path]) -> None:  # noqa: D102
+        self.advance()
+        if self.show_done and not self.quiet:
+            self.emit(f"ok: {path} -> {', '.join(str(out) for out in outputs)}")
+
+    def skipped(self, path: Path, reason: str) -> None:  # noqa: D102
+        self.advance()
+        if self.show_done and not self.quiet:
+            self.emit(f"skip: {path}: {reason}")
+
+    def failed(self, path: Path, reason: str) -> None:  # noqa: D102
+        self.advance()
+        self.emit(error_line(path, reason))
+
+    def warned(self, path: Path, message: str) -> None:  # noqa: D102
+        if not self.quiet:
+            self.emit(f"warning: {path}: {' '.join(message.split())}")
+
+
+class RichReporter(Reporter):
+    """A Rich progress bar with ETA (for terminals); errors and warnings print above it."""
+
+    show_done = False
+
+    def __init__(self, label: str, *, console: Any = None) -> None:
+        from rich import progress as bar
+        from rich.console import Console
+
+        super().__init__()
+        columns = (bar.TextColumn("{task.description}"), bar.BarColumn(), bar.MofNCompleteColumn())
+        timers = (bar.TimeElapsedColumn(), bar.TimeRemainingColumn())
+        self.progress = bar.Progress(*columns, *timers, console=console or Console(stderr=True))
+        self.label = label
+        self.task: Any = None
+
+    def start(self, total: int) -> None:  # noqa: D102
+        self.progress.start()
+        self.task = self.progress.add_task(self.label, total=total)
+
+    def advance(self) -> None:  # noqa: D102
+        self.progress.advance(self.task)
+
+    def emit(self, line: str) -> None:  # noqa: D102
+        self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    def close(self) -> None:  # noqa: D102
+        self.progress.stop()
+
+
+def make_reporter(label: str, *, quiet: bool) -> Reporter:
+    """A Rich bar when stderr is a terminal (and not ``quiet``), else plain lines."""
+    if not quiet and sys.stderr.isatty():
+        return RichReporter(label)
+    return Reporter(quiet=quiet)
+
+
+def summary_lines(report: BatchReport) -> list[str]:
+    """``N done, M failed[, K skipped]`` plus one line per failure (and a Ctrl-C note)."""
+    head = f"{len(report.done)} done, {len(report.failed)} failed"
+    if report.skipped:
+        head += f", {len(report.skipped)} skipped"
+    lines = [head]
+    if report.interrupted:
+        lines.append(f"interrupted: {report.not_started} file(s) not processed")
+    if report.failed:
+        lines.append("failed:")
+        lines.extend(f"  {path}: {' '.join(reason.split())}" for path, reason in report.failed)
+    return lines
+
+
+def exit_with(report: BatchReport, *, stream: TextIO | None = None) -> NoReturn:
+    """Print the summary on stderr and leave the CLI with ``report.exit_code``."""
+    for line in summary_lines(report):
+        print(line, file=stream or sys.stderr)
+    raise typer.Exit(report.exit_code)
+
+
+# --- the loop -------------------------------------------------------------------------------
+
+
+def describe_error(err: BaseException) -> str:
+    """A one-line reason for a per-file failure (the input path is printed separately)."""
+    if isinstance(err, ImageWriteError):
+        return f"cannot write {err.path}: {err.reason}"
+    if isinstance(err, ImageReadError):
+        return err.reason
+    if isinstance(err, MemoryError):
+        return "out of memory (image too large?)"
+    if isinstance(err, OSError) and err.strerror:
+        where = f" ({err.filename})" if err.filename else ""
+        return f"{err.strerror}{where}"
+    return str(err) or type(err).__name__
+
+
+def _process_one(
+    item: BatchItem, process: Process, writer: _Writer, max_pixels: int | None, reporter: Reporter
+) -> list[Path]:
+    """Read, process and write one file; its Python warnings become one-line notes."""
+    from daguerre.io.image import read_image
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = read_image(item.path, max_pixels=max_pixels)
+        paths = writer.write_all(item, loaded, process(item, loaded))
+    for warning in caught:
+        reporter.warned(item.path, str(warning.message).removeprefix(f"{item.path}: "))
+    return paths
+
+
+def run_batch(
+    inputs: Sequence[Path],
+    out_dir: Path,
+    process: Process,
+    *,
+    recursive: bool = False,
+    fmt: str = "png",
+    quality: int = 95,
+    skip_existing: bool = False,
+    quiet: bool = False,
+    shard: tuple[int, int] | None = None,
+    max_pixels: int | None = None,
+    label: str = "processing",
+    reporter: Reporter | None = None,
+) -> BatchReport:
+    """Run ``process`` over every input image and write its outputs under ``out_dir``.
+
+    Args:
+        inputs: files and/or folders.
+        out_dir: output folder, created when there is something to write.
+        process: ``(item, loaded) -> [ImageOutput | TextOutput, ...]``; ``loaded.rgb`` is
+            ``(3,H,W)`` float32 in [0,1]. The main output has ``suffix=""``.
+        recursive: walk sub-folders (their relative path is kept under ``out_dir``).
+        fmt: extension of image outputs ("png", "jpg", "tiff", "webp", "bmp").
+        quality: JPEG/WebP quality.
+        skip_existing: skip inputs whose main output exists.
+        quiet: report only errors.
+        shard: ``(rank, world)``: process only ``plan[rank::world]``.
+        max_pixels: decompression-bomb limit passed to ``read_image`` (None: its default).
+        label: progress-bar label.
+        reporter: overrides the default (Rich bar on a terminal, plain lines otherwise).
+
+    Returns:
+        The report; ``exit_with(report)`` prints the summary and exits.
+
+    Raises:
+        typer.BadParameter: ``out_dir`` is a file, or the inputs hold no image at all.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise typer.BadParameter(f"{out_dir} is not a folder", param_hint="'--out'")
+    sources, problems = _collect(inputs, out_dir, recursive=recursive)
+    if not sources and not problems:
+        raise typer.BadParameter("no images found", param_hint="'INPUTS...'")
+    planned = plan_outputs(sources, out_dir, fmt=fmt, recursive=recursive)
+    if shard is not None:
+        rank, world = shard
+        planned = planned[rank::world]
+        problems = problems if rank == 0 else []
+    reporter = reporter or make_reporter(label, quiet=quiet)
+    writer = _Writer({_file_id(path) for path, _ in sources}, fmt=fmt, quality=quality)
+    report = BatchReport()
+    reporter.start(len(planned) + len(problems))
+    try:
+        for path, reason in problems:
+            report.failed.append((path, reason))
+            reporter.failed(path, reason)
+        _loop(planned, process, writer, report, reporter, skip_existing, max_pixels)
+    finally:
+        reporter.close()
+    return report
+
+
+def _loop(
+    planned: list[Planned],
+    process: Process,
+    writer: _Writer,
+    report: BatchReport,
+    reporter: Reporter,
+    skip_existing: bool,
+    max_pixels: int | None,
+) -> None:
+    """Process the planned files in order, recording each outcome; stops on Ctrl-C."""
+    for position, entry in enumerate(planned):
+        item = entry.item
+        try:
+            if entry.error is not None:
+                raise ImageWriteError(item.output, entry.error)
+            if skip_existing and item.output.exists():
+                report.skipped.append((item.path, "output exists"))
+                reporter.skipped(item.path, f"output exists ({item.output})")
+                continue
+            outputs = _process_one(item, process, writer, max_pixels, reporter)
+        except KeyboardInterrupt:
+            report.interrupted = True
+            report.not_started = len(planned) - position
+            return
+        except (DaguerreError, OSError, MemoryError) as err:
+            reason = entry.error if entry.error is not None else describe_error(err)
+            report.failed.append((item.path, reason))
+            reporter.failed(item.path, reason)
+            continue
+        report.done.append((item.path, outputs))
+        reporter.done(item.path, outputs)

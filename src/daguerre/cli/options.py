@@ -1,0 +1,118 @@
+"""Shared CLI option types (``Annotated`` aliases), so every command spells a flag the same way.
+
+A command declares the options it needs in its signature, e.g.::
+
+    def restore(inputs: InputsArg, out_dir: OutDirOpt, fmt: FormatOpt = OutputFormat.png, ...): ...
+
+This module is imported when the CLI starts, so it must stay light: no torch, numpy or cv2.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+# --- batch input / output -------------------------------------------------------------------
+
+
+class OutputFormat(enum.StrEnum):
+    """File format of the written images (also the file extension)."""
+
+    png = "png"
+    jpg = "jpg"
+    tiff = "tiff"
+    webp = "webp"
+    bmp = "bmp"
+
+
+InputsArg = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Image files and/or folders. Folders contribute the images directly inside them "
+        "(with --recursive, also those in sub-folders).",
+        show_default=False,
+        metavar="INPUT",
+    ),
+]
+OutDirOpt = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Output folder (created if missing). Each output keeps its input's stem: "
+        "OUT/<stem>.<format>; recursive folder inputs keep their sub-folders.",
+        file_okay=False,
+        show_default=False,
+    ),
+]
+RecursiveOpt = Annotated[
+    bool, typer.Option("--recursive", "-r", help="Also take images from sub-folders.")
+]
+FormatOpt = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format. 16-bit inputs stay 16-bit where the format allows (png, tiff).",
+        case_sensitive=False,
+    ),
+]
+QualityOpt = Annotated[
+    int, typer.Option("--quality", min=1, max=100, help="JPEG / WebP quality (1-100).")
+]
+SkipExistingOpt = Annotated[
+    bool,
+    typer.Option(
+        "--skip-existing",
+        help="Skip inputs whose output already exists (resume an interrupted run). "
+        "Without it, existing outputs are overwritten; inputs never are.",
+    ),
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print only errors and the final summary.")
+]
+
+# --- randomness -----------------------------------------------------------------------------
+
+SeedOpt = Annotated[
+    int,
+    typer.Option(
+        "--seed",
+        min=0,
+        help="Random seed. Each file's randomness derives from (seed, output name), so a file's "
+        "result does not change when other files are added or removed.",
+    ),
+]
+
+# --- inference (shared by restore / stylize / detect) ----------------------------------------
+
+
+class Precision(enum.StrEnum):
+    """Numeric precision of inference; half precision is GPU-only."""
+
+    fp32 = "fp32"
+    fp16 = "fp16"
+    bf16 = "bf16"
+
+
+DeviceOpt = Annotated[
+    str,
+    typer.Option("--device", help="Torch device: 'cpu', 'cuda', 'cuda:1', or 'auto'."),
+]
+PrecisionOpt = Annotated[
+    Precision,
+    typer.Option(
+        "--precision", help="Inference precision (fp16/bf16 need a GPU).", case_sensitive=False
+    ),
+]
+TileOpt = Annotated[
+    int,
+    typer.Option("--tile", min=0, help="Tile side in pixels for tiled inference; 0 = whole image."),
+]
+OverlapOpt = Annotated[
+    int,
+    typer.Option("--overlap", min=0, help="Pixels shared by neighbouring tiles (blended)."),
+]

@@ -1,0 +1,70 @@
+"""``daguerre train restore``: train the restoration GAN on any folder of clean photos.
+
+Runs unchanged under ``torchrun --nproc_per_node=N -m daguerre train restore ...`` (DDP).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+train_app = typer.Typer(help="Train a model on your own folders.", no_args_is_help=True)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML config (see configs/train/).", exists=True),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a config key, e.g. --set optim.steps=1000."),
+]
+ResumeOpt = Annotated[
+    bool, typer.Option("--resume", help="Continue from the newest checkpoint in --out.")
+]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N, mps.")]
+
+
+def _setup_logging(run_dir: Path) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = [
+        logging.StreamHandler(),
+        logging.FileHandler(run_dir / "train.log"),
+    ]
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers, force=True
+    )
+
+
+@train_app.command("restore")
+def restore(
+    data: Annotated[
+        list[Path], typer.Option("--data", help="Folder(s) of clean photos.", exists=True)
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoints, logs).")],
+    val: Annotated[
+        list[Path] | None, typer.Option("--val", help="Validation folder(s).", exists=True)
+    ] = None,
+    config: ConfigOpt = None,
+    overrides: SetOpt = None,
+    resume: ResumeOpt = False,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Train a restoration GAN on clean photos degraded on the fly."""
+    from daguerre.config import load_config
+    from daguerre.train.config import TrainConfig
+    from daguerre.train.restore_run import train_restore
+
+    paths = [f"data.train={[str(p) for p in data]}"]
+    if val:
+        paths.append(f"data.val={[str(p) for p in val]}")
+    cfg = load_config(TrainConfig, config, [*paths, *(overrides or [])])
+    _setup_logging(out)
+    train_restore(cfg, out, device=device, resume=resume)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``train`` command group."""
+    app.add_typer(train_app, name="train")

@@ -1,0 +1,235 @@
+"""Named degradation presets: the published recipes and our old-photo ageing chains.
+
+``PRESETS`` is an explicit name -> factory dict (no registration side effects). Each factory
+returns a fresh composite :class:`~daguerre.degrade.base.Degradation`; run it with
+:func:`daguerre.degrade.chain.run`.
+
+The old-photo presets follow the physical order of FIELD.md section 3.5: optics -> film ->
+print -> ageing -> physical damage -> scan. Scan-time blur, noise and JPEG come last.
+
+Example:
+    >>> import torch
+    >>> from daguerre.degrade.chain import run
+    >>> result = run(build_preset("unstructured"), torch.rand(2, 3, 32, 32), torch.Generator())
+    >>> tuple(result.image.shape), tuple(result.mask.shape)
+    ((2, 3, 32, 32), (2, 1, 32, 32))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from daguerre.degrade.base import Degradation
+from daguerre.degrade.blur import GaussianBlur, RealESRGANBlur
+from daguerre.degrade.chain import Maybe, OneOf, Sequential, Shuffle
+from daguerre.degrade.color import Grayscale
+from daguerre.degrade.creases import Creases
+from daguerre.degrade.dust import Dust
+from daguerre.degrade.exposure import UnevenExposure
+from daguerre.degrade.grain import FilmGrain
+from daguerre.degrade.jpeg import JPEG
+from daguerre.degrade.noise import GaussianNoise, PoissonNoise, SaltPepper, SpeckleNoise
+from daguerre.degrade.paper import PaperTexture
+from daguerre.degrade.resize import DownUp, RandomResize
+from daguerre.degrade.scratches import Scratches
+from daguerre.degrade.stains import Foxing, Silvering, WaterStains
+from daguerre.degrade.tears import Tears
+from daguerre.degrade.tone import DyeFade, Fade, Sepia, Yellowing
+from daguerre.degrade.vignette import Vignette
+from daguerre.errors import UnknownNameError
+
+__all__ = ["PRESETS", "PRESET_DESCRIPTIONS", "build_preset", "preset_names"]
+
+Op = Degradation[Any]
+
+# --- published recipes --------------------------------------------------------------------
+
+
+def unstructured() -> Op:
+    """BOPBTL ``online_add_degradation_v2``: 4 ops shuffled, each p 0.7, then gray p 0.1."""
+    noise = OneOf([GaussianNoise(sigma=(5, 50)), SpeckleNoise(sigma=(5, 50)), SaltPepper()])
+    return Sequential(
+        [
+            Shuffle(
+                [
+                    Maybe(GaussianBlur(sizes=(3, 5, 7), sigma=(1.0, 5.0)), 0.7),
+                    Maybe(noise, 0.7),
+                    Maybe(DownUp(scale=(0.5, 1.0)), 0.7),
+                    Maybe(JPEG(quality=(40, 100)), 0.7),
+                ]
+            ),
+            Maybe(Grayscale(), 0.1),
+        ]
+    )
+
+
+def _realesrgan_noise(sigma: tuple[float, float], scale: tuple[float, float]) -> Op:
+    """Gaussian (p 0.5) or Poisson noise, either gray with p 0.4."""
+    return OneOf(
+        [GaussianNoise(sigma=sigma, gray_prob=0.4), PoissonNoise(scale=scale, gray_prob=0.4)]
+    )
+
+
+def realesrgan() -> Op:
+    """Real-ESRGAN second-order degradation, same-size variant (resizes return to the input)."""
+    final_sinc = Maybe(RealESRGANBlur(sinc_prob=1.0, omega_large=(math.pi / 3, math.pi)), 0.8)
+    return Sequential(
+        [
+            # first order
+            RealESRGANBlur(sigma=(0.2, 3.0)),
+            RandomResize(probs=(0.2, 0.7, 0.1), up=(1.0, 1.5), down=(0.15, 1.0)),
+            _realesrgan_noise((1.0, 30.0), (0.05, 3.0)),
+            JPEG(quality=(30, 95)),
+            # second order
+            Maybe(RealESRGANBlur(sigma=(0.2, 1.5)), 0.8),
+            RandomResize(probs=(0.3, 0.4, 0.3), up=(1.0, 1.2), down=(0.3, 1.0)),
+            _realesrgan_noise((1.0, 25.0), (0.05, 2.5)),
+            # final sinc + JPEG, in either order
+            OneOf(
+                [
+                    Sequential([final_sinc, JPEG(quality=(30, 95))]),
+                    Sequential([JPEG(quality=(30, 95)), final_sinc]),
+                ]
+            ),
+        ]
+    )
+
+
+# --- old-photo chains ---------------------------------------------------------------------
+
+
+def _scan(blur: float, noise: float, quality: tuple[int, int], p: float) -> list[Op]:
+    """Mild scanner softness, sensor noise and JPEG storage (the last steps of every chain)."""
+    return [
+        Maybe(GaussianBlur(sizes=(3, 5), sigma=(0.3, blur)), p),
+        Maybe(GaussianNoise(sigma=(1.0, noise), gray_prob=0.5), p),
+        Maybe(JPEG(quality=quality), p),
+    ]
+
+
+def aged() -> Op:
+    """A convincing old print at moderate strength: toned, faded, lightly damaged, scanned."""
+    return Sequential(
+        [
+            Maybe(Grayscale(), 0.6),  # most surviving old photos are black-and-white
+            Maybe(GaussianBlur(sizes=(3, 5), sigma=(0.4, 1.2)), 0.4),  # soft period lens
+            Maybe(FilmGrain(), 0.8),
+            Maybe(Sepia(), 0.4),
+            Maybe(Yellowing(), 0.5),
+            Maybe(Fade(), 0.7),
+            Maybe(Vignette(), 0.3),
+            Maybe(UnevenExposure(), 0.3),
+            Maybe(PaperTexture(), 0.4),
+            Maybe(OneOf([Foxing(), Silvering()], probs=(0.6, 0.4)), 0.25),
+            Maybe(Scratches(count=(1, 4)), 0.45),  # moderate: a few scratches, not a web
+            Maybe(Dust(), 0.5),
+            Maybe(Creases(), 0.1),
+            *_scan(blur=1.0, noise=6.0, quality=(60, 95), p=0.5),
+        ]
+    )
+
+
+def heavy() -> Op:
+    """A badly kept print: strong fading and staining, tears, then the unstructured recipe."""
+    return Sequential(
+        [
+            Maybe(Grayscale(), 0.6),
+            Maybe(GaussianBlur(sizes=(3, 5, 7), sigma=(0.5, 2.0)), 0.6),
+            Maybe(FilmGrain(strength=(0.03, 0.07)), 0.9),
+            Maybe(Sepia(), 0.5),
+            Maybe(Yellowing(strength=(0.3, 0.7)), 0.7),
+            Maybe(Fade(strength=(0.3, 0.7)), 0.9),
+            Maybe(Vignette(), 0.5),
+            Maybe(UnevenExposure(), 0.5),
+            Maybe(PaperTexture(strength=(0.01, 0.03)), 0.6),  # stronger shows a weave
+            Maybe(Foxing(), 0.4),
+            Maybe(Silvering(), 0.3),
+            Maybe(WaterStains(), 0.3),
+            Maybe(Scratches(count=(2, 12)), 0.8),
+            Maybe(Dust(density=(40.0, 300.0)), 0.8),
+            Maybe(Creases(count=(1, 3)), 0.35),
+            Maybe(Tears(), 0.2),
+            unstructured(),
+        ]
+    )
+
+
+def scratches_only() -> Op:
+    """Scratches on every image, dust and creases sometimes: labels for the scratch detector."""
+    return Sequential([Scratches(), Maybe(Dust(), 0.7), Maybe(Creases(), 0.2)])
+
+
+def colorfade() -> Op:
+    """A 1960s-80s colour print: dye fading (cyan first, pink cast), mild grain, soft scan."""
+    return Sequential(
+        [
+            Maybe(FilmGrain(strength=(0.01, 0.03)), 0.7),
+            DyeFade(),
+            Maybe(Fade(strength=(0.1, 0.35)), 0.5),  # the print fades as a whole too
+            Maybe(Vignette(), 0.3),
+            Maybe(Dust(), 0.3),
+            *_scan(blur=0.8, noise=4.0, quality=(70, 95), p=0.4),
+        ]
+    )
+
+
+def restore_mix() -> Op:
+    """The training mixture of the shipped restoration model: every recipe it must undo."""
+    return OneOf(
+        [unstructured(), aged(), heavy(), realesrgan(), colorfade()],
+        probs=(0.3, 0.4, 0.1, 0.1, 0.1),
+    )
+
+
+# --- registry -----------------------------------------------------------------------------
+
+PRESETS: dict[str, Callable[[], Op]] = {
+    "unstructured": unstructured,
+    "realesrgan": realesrgan,
+    "aged": aged,
+    "heavy": heavy,
+    "scratches-only": scratches_only,
+    "colorfade": colorfade,
+    "restore-mix": restore_mix,
+}
+"""Preset name -> factory of a fresh degradation."""
+
+PRESET_DESCRIPTIONS: dict[str, str] = {
+    "unstructured": "BOPBTL v2: blur, noise, down-up, JPEG shuffled (each p 0.7), gray p 0.1",
+    "realesrgan": "Real-ESRGAN second-order blur/resize/noise/JPEG, same-size variant",
+    "aged": "old print: gray/sepia, grain, yellowing, fading, light defects, scan",
+    "heavy": "badly kept print: strong fading, stains, scratches, tears + unstructured",
+    "scratches-only": "scratches on every image, dust and creases sometimes (detector labels)",
+    "colorfade": "faded colour print: dye loss with a red-pink cast, mild grain",
+    "restore-mix": "training mix: unstructured 30%, aged 40%, heavy/realesrgan/colorfade 10% each",
+}
+"""One line per preset, for ``--help`` texts and logs."""
+
+
+def preset_names() -> list[str]:
+    """The preset names, in registry order.
+
+    Example:
+        >>> preset_names()[:2]
+        ['unstructured', 'realesrgan']
+    """
+    return list(PRESETS)
+
+
+def build_preset(name: str) -> Op:
+    """Build the preset ``name``.
+
+    Args:
+        name: a key of ``PRESETS``.
+
+    Returns:
+        A fresh degradation (composite).
+
+    Raises:
+        UnknownNameError: ``name`` is not a preset; the message lists the valid names.
+    """
+    if name not in PRESETS:
+        raise UnknownNameError("preset", name, list(PRESETS))
+    return PRESETS[name]()

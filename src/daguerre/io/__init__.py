@@ -1,0 +1,32 @@
+"""Image files in and out: float32 RGB tensors in [0, 1] plus :class:`ImageMeta`.
+
+``uint8``/``uint16`` data exists only inside this package (STYLE.md rule 4).
+"""
+
+from __future__ import annotations
+
+from daguerre.io.discover import collect_inputs, is_same_file, output_path
+from daguerre.io.image import (
+    SUPPORTED_EXTENSIONS,
+    LoadedImage,
+    from_array,
+    from_pil,
+    read_image,
+    to_pil,
+    write_image,
+)
+from daguerre.io.meta import ImageMeta
+
+__all__ = [
+    "SUPPORTED_EXTENSIONS",
+    "ImageMeta",
+    "LoadedImage",
+    "collect_inputs",
+    "from_array",
+    "from_pil",
+    "is_same_file",
+    "output_path",
+    "read_image",
+    "to_pil",
+    "write_image",
+]

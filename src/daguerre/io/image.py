@@ -1,0 +1,595 @@
+"""Read and write image files as float32 RGB tensors in [0, 1].
+
+Reading applies EXIF orientation, keeps the ICC profile, takes the bit depth from the
+decoded data type (never from pixel values), splits alpha off, and turns gray, palette,
+1-bit and CMYK files into RGB. Pillow decodes everything except 16-bit colour PNG/TIFF,
+which Pillow reduces to 8 bits; those go through OpenCV. Writing is atomic: the file is
+encoded into a hidden temporary file in the target folder and renamed over the target.
+``uint8``/``uint16`` arrays exist only inside this module (STYLE.md rule 4).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import secrets
+import struct
+import threading
+import warnings
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from torch import Tensor
+
+from daguerre.errors import ConfigError, DecompressionBombError, ImageReadError, ImageWriteError
+from daguerre.io.meta import ImageMeta
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
+    {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
+)
+DEFAULT_MAX_PIXELS = 200_000_000  # about 14000 x 14000; override with DAGUERRE_MAX_PIXELS
+_WRITE_FORMATS = {
+    ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
+    ".webp": "WEBP", ".bmp": "BMP",
+}  # fmt: skip
+_ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP"})
+_DEPTH16_FORMATS = frozenset({"PNG", "TIFF"})
+_ORIENTATION_TAG = 0x0112
+# Pillow raises its own errors for corrupt data; these are the documented ones plus those
+# its plugins leak on malformed headers. Anything else is a bug and propagates.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, struct.error)
+_ENCODE_ERRORS = (OSError, ValueError, KeyError, TypeError, cv2.error)
+_PILLOW_LIMIT_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A decoded image file.
+
+    Attributes:
+        rgb: (3, H, W) float32 in [0, 1]; gray files are repeated over the three channels.
+        alpha: (1, H, W) float32 in [0, 1], or ``None`` when the file had no transparency.
+        meta: What the file was (format, bit depth, gray, ICC, EXIF).
+    """
+
+    rgb: Tensor
+    alpha: Tensor | None
+    meta: ImageMeta
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_image(path: str | Path, *, max_pixels: int | None = None) -> LoadedImage:
+    """Decode an image file into float32 RGB in [0, 1] plus its metadata.
+
+    Args:
+        path: PNG (8/16-bit), JPEG, TIFF (8/16-bit; first page only), WebP or BMP file.
+        max_pixels: Refuse images with more pixels than this, checked from the header
+            before decoding. Default: ``DAGUERRE_MAX_PIXELS`` or 200,000,000.
+
+    Returns:
+        rgb (3, H, W) and alpha (1, H, W) or ``None``, float32 in [0, 1], upright per EXIF.
+
+    Raises:
+        ImageReadError: Missing, empty, truncated, corrupt or non-image file.
+        DecompressionBombError: The header claims more than ``max_pixels`` pixels.
+        ConfigError: ``DAGUERRE_MAX_PIXELS`` is not a positive integer.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     _ = write_image(Path(folder) / "a.png", torch.full((3, 4, 5), 0.5))
+        ...     loaded = read_image(Path(folder) / "a.png")
+        >>> loaded.rgb.shape, loaded.meta.size, loaded.meta.bit_depth
+        (torch.Size([3, 4, 5]), (5, 4), 8)
+    """
+    source = Path(path)
+    limit = _resolve_max_pixels(max_pixels)
+    _check_readable(source)
+    try:
+        with _open_header(source) as image:
+            _check_pixels(source, image.size, limit)
+            pixels, meta = _decode(source, image)
+    except Image.DecompressionBombError as exc:
+        raise DecompressionBombError(source, f"{exc} (set DAGUERRE_MAX_PIXELS)") from exc
+    except PermissionError as exc:
+        raise ImageReadError(source, "permission denied") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageReadError(source, "not an image file (unknown or corrupt format)") from exc
+    except _DECODE_ERRORS as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ImageReadError(source, f"corrupt or truncated image data ({detail})") from exc
+    rgb, alpha = _to_tensors(pixels)
+    return LoadedImage(rgb=rgb, alpha=alpha, meta=meta)
+
+
+def _resolve_max_pixels(max_pixels: int | None) -> int:
+    """Pick the pixel limit: the argument, else ``DAGUERRE_MAX_PIXELS``, else the default."""
+    if max_pixels is not None:
+        if max_pixels < 1:
+            raise ValueError(f"max_pixels must be positive, got {max_pixels}")
+        return max_pixels
+    raw = os.environ.get("DAGUERRE_MAX_PIXELS")
+    if raw is None or not raw.strip():
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"DAGUERRE_MAX_PIXELS must be a positive integer, got {raw!r}")
+    return value
+
+
+def _check_readable(source: Path) -> None:
+    """Reject missing, non-regular and empty files with a one-line reason."""
+    if not source.exists():
+        raise ImageReadError(source, "no such file")
+    if source.is_dir():
+        raise ImageReadError(source, "is a folder, not an image file")
+    try:
+        size = source.stat().st_size
+    except OSError as exc:
+        raise ImageReadError(source, f"cannot access file ({exc.strerror})") from exc
+    if size == 0:
+        raise ImageReadError(source, "file is empty (0 bytes)")
+
+
+@contextmanager
+def _open_header(source: Path) -> Iterator[Image.Image]:
+    """Open lazily (header only) with Pillow's own bomb check off: ours runs instead."""
+    with _PILLOW_LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            image = Image.open(source)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+    with image:
+        yield image
+
+
+def _check_pixels(source: Path, size: tuple[int, int], limit: int) -> None:
+    width, height = size
+    if width * height > limit:
+        raise DecompressionBombError(
+            source,
+            f"{width}x{height} = {width * height:,} pixels exceeds the limit of {limit:,} "
+            "(set DAGUERRE_MAX_PIXELS or max_pixels to raise it)",
+        )
+
+
+def _decode(source: Path, image: Image.Image) -> tuple[np.ndarray, ImageMeta]:
+    """Decode the first frame: (H, W, C) uint8/uint16 pixels, upright, plus metadata."""
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        warnings.warn(f"{source}: {frames} pages/frames; only the first is read", stacklevel=3)
+    use_opencv, header_gray = _opencv_route(source, image)
+    if use_opencv:
+        pixels = _decode_cv2(source)
+        pixels = _orient_array(pixels, _orientation(image))
+        is_gray = header_gray or pixels.shape[2] <= 2
+        colour = "LA" if is_gray and pixels.shape[2] in (2, 4) else "L" if is_gray else "RGB"
+        mode = colour + ("A" if colour == "RGB" and pixels.shape[2] == 4 else "") + ";16"
+    else:
+        image.load()  # decode here, so truncation raises inside read_image's try
+        pixels, is_gray = _pil_pixels(ImageOps.exif_transpose(image))
+        mode = image.mode
+    icc = None if image.mode == "CMYK" else image.info.get("icc_profile") or None
+    meta = ImageMeta(
+        path=source,
+        format=image.format or source.suffix.lstrip(".").upper(),
+        mode=mode,
+        bit_depth=16 if pixels.dtype == np.uint16 else 8,
+        has_alpha=pixels.shape[2] in (2, 4),
+        is_gray=is_gray,
+        size=(pixels.shape[1], pixels.shape[0]),
+        icc_profile=icc,
+        exif=_exif_without_orientation(image),
+    )
+    return pixels, meta
+
+
+def _opencv_route(source: Path, image: Image.Image) -> tuple[bool, bool]:
+    """Whether the file is 16-bit colour PNG/TIFF, which Pillow cuts to 8 bits.
+
+    Returns:
+        ``(use_opencv, header_says_gray)``. Pillow's ``RGB``, ``RGBA`` and ``LA`` modes
+        are 8-bit; 16-bit gray without alpha decodes exactly as ``I;16``.
+    """
+    if image.mode not in ("RGB", "RGBA", "LA"):
+        return False, False  # I;16 is exact; CMYK, P, 1, ... are 8-bit or need Pillow
+    if image.format == "PNG":
+        with source.open("rb") as handle:
+            header = handle.read(26)
+        if len(header) < 26 or header[24] != 16:  # IHDR bit-depth byte
+            return False, False
+        return True, header[25] in (0, 4)  # PNG colour types 0/4: gray, gray+alpha
+    if image.format == "TIFF":
+        bits = image.tag_v2.get(258, 8)  # type: ignore[attr-defined]  # BitsPerSample
+        if max(bits if isinstance(bits, tuple) else (bits,)) != 16:
+            return False, False
+        return True, image.tag_v2.get(262) in (0, 1)  # type: ignore[attr-defined]  # gray
+    return False, False
+
+
+def _decode_cv2(source: Path) -> np.ndarray:
+    """Decode with OpenCV, unchanged depth: (H, W, C) uint16 in RGB(A) order."""
+    decoded = cv2.imdecode(np.fromfile(source, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if decoded is None:
+        raise OSError("OpenCV could not decode it")
+    if decoded.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"unsupported sample type {decoded.dtype}")
+    if decoded.ndim == 2:
+        return decoded[:, :, None]
+    order = {2: [0, 1], 3: [2, 1, 0], 4: [2, 1, 0, 3]}[decoded.shape[2]]  # BGR(A) -> RGB(A)
+    return np.ascontiguousarray(decoded[:, :, order])
+
+
+def _orient_array(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to (H, W, C) pixels, like ``ImageOps.exif_transpose``."""
+    ops: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2),
+        6: lambda a: np.rot90(a, k=-1),  # 90 degrees clockwise
+        7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+        8: lambda a: np.rot90(a, k=1),  # 90 degrees counter-clockwise
+    }
+    op = ops.get(orientation)
+    return pixels if op is None else np.ascontiguousarray(op(pixels))
+
+
+def _orientation(image: Image.Image) -> int:
+    """EXIF orientation from the header, without letting Pillow decode the pixels."""
+    if image.format == "PNG" and "exif" not in image.info:
+        return 1  # PngImageFile.getexif() would decode the whole image to look further
+    return int(image.getexif().get(_ORIENTATION_TAG, 1))
+
+
+def _exif_without_orientation(image: Image.Image) -> bytes | None:
+    """EXIF bytes minus the orientation tag (pixels are upright), or ``None``."""
+    if not image.info.get("exif"):
+        return None
+    exif = image.getexif()
+    exif.pop(_ORIENTATION_TAG, None)
+    return exif.tobytes() if len(exif) else None
+
+
+# ---------------------------------------------------------------- arrays and tensors
+
+
+def _pil_pixels(image: Image.Image) -> tuple[np.ndarray, bool]:
+    """Pillow image -> ((H, W, C) uint8/uint16 with C in 1..4, is_gray)."""
+    mode = image.mode
+    if mode == "CMYK":
+        return _cmyk_to_rgb(image), False
+    if mode == "F":
+        raise ValueError("32-bit float images (mode F) are not supported")
+    transparent = "transparency" in image.info
+    if mode == "1" or (mode == "L" and transparent):
+        image = image.convert("LA" if transparent else "L")
+    elif mode not in ("L", "LA", "I", "RGB", "RGBA") and not mode.startswith("I;16"):
+        keep_alpha = transparent or "A" in image.getbands()
+        image = image.convert("RGBA" if keep_alpha else "RGB")  # P, PA, YCbCr, LAB, ...
+    elif mode == "RGB" and transparent:
+        image = image.convert("RGBA")
+    pixels = np.asarray(image)
+    if image.mode == "I":  # 32-bit container of 16-bit data (older Pillow, some TIFFs)
+        pixels = np.clip(pixels, 0, 65535)
+    if pixels.dtype != np.uint8:
+        pixels = pixels.astype(np.uint16)
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    return pixels, pixels.shape[2] <= 2
+
+
+def _cmyk_to_rgb(image: Image.Image) -> np.ndarray:
+    """CMYK -> (H, W, 3) uint8 RGB: through the embedded ICC profile when there is one."""
+    icc = image.info.get("icc_profile")
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+            converted = ImageCms.profileToProfile(image, source, srgb, outputMode="RGB")
+            return np.asarray(converted)
+        except (ImageCms.PyCMSError, OSError) as exc:
+            logger.warning("CMYK ICC conversion failed (%s); using the plain formula", exc)
+    cmyk = np.asarray(image).astype(np.float32)
+    rgb = (255.0 - cmyk[:, :, :3]) * (255.0 - cmyk[:, :, 3:]) / 255.0  # R = (1-C)(1-K)
+    return np.rint(rgb).astype(np.uint8)
+
+
+def _to_tensors(pixels: np.ndarray) -> tuple[Tensor, Tensor | None]:
+    """(H, W, C) uint8/uint16 -> rgb (3, H, W) and alpha (1, H, W) or None, float32 [0, 1]."""
+    scale = 65535.0 if pixels.dtype == np.uint16 else 255.0
+    values = torch.from_numpy(pixels.astype(np.float32)).permute(2, 0, 1) / scale
+    channels = values.shape[0]
+    color = values[:1].expand(3, -1, -1) if channels <= 2 else values[:3]
+    alpha = values[channels - 1 :] if channels in (2, 4) else None
+    return color.contiguous(), None if alpha is None else alpha.contiguous()
+
+
+def from_pil(image: Image.Image) -> tuple[Tensor, Tensor | None]:
+    """Convert a Pillow image of any common mode (no EXIF orientation applied).
+
+    Args:
+        image: Pillow image: 1, L, LA, I, I;16, P (transparency becomes alpha), RGB, RGBA, CMYK.
+
+    Returns:
+        rgb (3, H, W) and alpha (1, H, W) or ``None``, float32 in [0, 1].
+
+    Example:
+        >>> rgb, alpha = from_pil(Image.new("LA", (5, 4), (255, 0)))
+        >>> rgb.shape, float(rgb.max()), alpha.shape, float(alpha.max())
+        (torch.Size([3, 4, 5]), 1.0, torch.Size([1, 4, 5]), 0.0)
+    """
+    pixels, _ = _pil_pixels(image)
+    return _to_tensors(pixels)
+
+
+def to_pil(rgb: Tensor, alpha: Tensor | None = None) -> Image.Image:
+    """Convert to an 8-bit Pillow image, ``RGB`` or ``RGBA``.
+
+    Args:
+        rgb: (3, H, W) float in [0, 1] (clamped), rounded with ``round(x * 255)``.
+        alpha: Optional (1, H, W) or (H, W) float in [0, 1].
+
+    Example:
+        >>> to_pil(torch.ones(3, 4, 5), torch.zeros(1, 4, 5)).getpixel((0, 0))
+        (255, 255, 255, 0)
+    """
+    return Image.fromarray(_to_pixels(rgb, alpha, bit_depth=8, gray=False))
+
+
+def from_array(array: np.ndarray) -> Tensor:
+    """Convert an RGB(A)/gray array (RGB order, not OpenCV's BGR) to a float32 tensor.
+
+    Args:
+        array: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) (alpha dropped); uint8 (/255),
+            uint16 (/65535) or float already in [0, 1].
+
+    Returns:
+        (3, H, W) float32 in [0, 1].
+
+    Raises:
+        ValueError: Other shapes or dtypes, or float values outside [0, 1].
+
+    Example:
+        >>> from_array(np.full((4, 5), 65535, dtype=np.uint16)).shape
+        torch.Size([3, 4, 5])
+    """
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4) or 0 in array.shape:
+        raise ValueError(f"expected (H, W), (H, W, 3) or (H, W, 4), got shape {array.shape}")
+    if array.dtype in (np.uint8, np.uint16):
+        return _to_tensors(np.ascontiguousarray(array[:, :, :3]))[0]
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"expected uint8, uint16 or float, got {array.dtype}")
+    values = torch.from_numpy(np.asarray(array[:, :, :3], dtype=np.float32)).permute(2, 0, 1)
+    if not bool(((values >= 0) & (values <= 1)).all()):
+        raise ValueError("float arrays must hold values in [0, 1]")
+    return values.expand(3, -1, -1).contiguous()
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_image(
+    path: str | Path,
+    rgb: Tensor,
+    *,
+    alpha: Tensor | None = None,
+    meta: ImageMeta | None = None,
+    bit_depth: int | None = None,
+    quality: int = 95,
+) -> Path:
+    """Write an image atomically; the format comes from the file extension.
+
+    Args:
+        path: Target ``.png``, ``.tif``/``.tiff`` (8 or 16 bit), ``.jpg``/``.jpeg``,
+            ``.webp`` or ``.bmp`` (8 bit). Missing parent folders are created.
+        rgb: (3, H, W) float in [0, 1]; clamped, then ``round(x * 255)`` or
+            ``round(x * 65535)``.
+        alpha: Optional (1, H, W) float in [0, 1]; PNG, TIFF and WebP only.
+        meta: Metadata of the source image: its ICC profile and EXIF are written where the
+            format allows, a gray source is written gray (Rec. 601 luma), and its bit depth
+            is the default (cut to 8 for formats without 16-bit support).
+        bit_depth: 8 or 16; overrides ``meta``. Default: ``meta.bit_depth`` or 8.
+        quality: JPEG/WebP quality, 1-100 (WebP 100 is lossless).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ImageWriteError: Unknown extension, alpha or 16 bits asked of a format without them,
+            or an I/O failure. The target is then left as it was and no temp file remains.
+        ValueError: Bad tensor shapes, non-finite values, bit_depth or quality.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     written = write_image(Path(folder) / "b.png", torch.rand(3, 4, 5), bit_depth=16)
+        ...     read_image(written).meta.bit_depth
+        16
+    """
+    target = Path(path)
+    fmt = _WRITE_FORMATS.get(target.suffix.lower())
+    if fmt is None:
+        choices = ", ".join(sorted(_WRITE_FORMATS))
+        raise ImageWriteError(target, f"unknown image extension {target.suffix!r}; use {choices}")
+    if not 1 <= quality <= 100:
+        raise ValueError(f"quality must be in 1..100, got {quality}")
+    depth = _resolve_bit_depth(target, fmt, bit_depth, meta)
+    if alpha is not None and fmt not in _ALPHA_FORMATS:
+        raise ImageWriteError(
+            target, f"{fmt} cannot store an alpha channel; write .png, .tif or .webp instead"
+        )
+    pixels = _to_pixels(rgb, alpha, bit_depth=depth, gray=meta is not None and meta.is_gray)
+    icc = meta.icc_profile if meta is not None else None
+    exif = _clean_exif(meta.exif) if meta is not None else None
+
+    def encode(handle: BinaryIO) -> None:
+        _encode(handle, fmt, pixels, icc=icc, exif=exif, quality=quality)
+
+    _atomic_write(target, encode)
+    return target
+
+
+def _resolve_bit_depth(
+    target: Path, fmt: str, bit_depth: int | None, meta: ImageMeta | None
+) -> int:
+    if bit_depth is not None and bit_depth not in (8, 16):
+        raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
+    if bit_depth == 16 and fmt not in _DEPTH16_FORMATS:
+        raise ImageWriteError(target, f"{fmt} supports only 8 bits; write .png or .tif for 16")
+    depth = bit_depth or (meta.bit_depth if meta is not None else 8)
+    if depth == 16 and fmt not in _DEPTH16_FORMATS:
+        logger.info("%s: %s holds 8 bits only; writing 8-bit", target, fmt)
+        return 8
+    return depth
+
+
+def _to_pixels(rgb: Tensor, alpha: Tensor | None, *, bit_depth: int, gray: bool) -> np.ndarray:
+    """(3, H, W) float [0, 1] + optional alpha -> (H, W, C) uint8/uint16, C in 1..4."""
+    if rgb.dim() == 4 and rgb.shape[0] == 1:
+        rgb = rgb[0]
+    if rgb.dim() != 3 or rgb.shape[0] != 3:
+        raise ValueError(f"rgb must be (3, H, W), got {tuple(rgb.shape)}")
+    planes = rgb.detach().float().cpu()
+    if gray:  # Rec. 601 luma, as Pillow's convert("L"); exact for R = G = B
+        weights = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)
+        planes = (planes * weights).sum(dim=0, keepdim=True)
+    if alpha is not None:
+        alpha = alpha.detach().float().cpu().reshape(1, *alpha.shape[-2:])
+        if alpha.shape[-2:] != rgb.shape[-2:]:
+            raise ValueError(f"alpha {tuple(alpha.shape)} does not match rgb {tuple(rgb.shape)}")
+        planes = torch.cat([planes, alpha])
+    if not bool(torch.isfinite(planes).all()):
+        raise ValueError("image contains NaN or infinite values")
+    scale, dtype = (65535.0, np.uint16) if bit_depth == 16 else (255.0, np.uint8)
+    levels = torch.round(planes.clamp(0.0, 1.0) * scale).to(torch.int32)
+    return np.ascontiguousarray(levels.permute(1, 2, 0).numpy().astype(dtype))
+
+
+def _clean_exif(exif: bytes | None) -> bytes | None:
+    """Drop the orientation tag: written pixels are already upright."""
+    if not exif:
+        return None
+    parsed = Image.Exif()
+    parsed.load(exif)
+    parsed.pop(_ORIENTATION_TAG, None)
+    return parsed.tobytes() if len(parsed) else None
+
+
+def _encode(
+    handle: BinaryIO, fmt: str, pixels: np.ndarray, *, icc: bytes | None,
+    exif: bytes | None, quality: int,
+) -> None:  # fmt: skip
+    """Encode (H, W, C) pixels into an open binary file."""
+    channels, wide = pixels.shape[2], pixels.dtype == np.uint16
+    if fmt == "PNG" and wide:
+        handle.write(_png16_bytes(pixels, icc=icc, exif=exif))
+        return
+    if fmt == "TIFF" and wide and channels > 1:  # Pillow has no 16-bit colour modes
+        if icc:
+            logger.warning("16-bit colour TIFF is written without its ICC profile")
+        if channels == 2:  # OpenCV writes 1, 3 or 4 channels
+            pixels = pixels[:, :, [0, 0, 0, 1]]
+        order = [2, 1, 0, 3][: pixels.shape[2]]
+        ok, buffer = cv2.imencode(".tiff", np.ascontiguousarray(pixels[:, :, order]))
+        if not ok:
+            raise OSError("OpenCV could not encode the TIFF")
+        handle.write(buffer.tobytes())
+        return
+    if fmt == "WEBP" and channels <= 2:  # WebP stores RGB(A) only
+        pixels = pixels[:, :, [0, 0, 0, 1][: channels + 2]]
+    image = Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
+    options: dict[str, object] = {"icc_profile": icc} if icc else {}
+    if exif and fmt in ("JPEG", "PNG", "WEBP"):
+        options["exif"] = exif
+    if fmt == "JPEG":
+        options["quality"] = quality
+    elif fmt == "WEBP":
+        options.update(quality=quality, lossless=quality == 100)
+    elif fmt == "TIFF":
+        options["compression"] = "tiff_deflate"
+    elif fmt == "BMP":
+        options.pop("icc_profile", None)
+    image.save(handle, format=fmt, **options)
+
+
+def _png16_bytes(pixels: np.ndarray, *, icc: bytes | None, exif: bytes | None) -> bytes:
+    """Encode (H, W, C) uint16 as a 16-bit PNG with optional iCCP and eXIf chunks.
+
+    Pillow cannot write 16-bit colour PNG, and OpenCV cannot write ICC profiles (before
+    5.x) or gray+alpha, so the few chunks are written here (PNG spec, w3.org/TR/png).
+    Rows use the "Sub" filter, which suits photographs and is one numpy subtraction.
+    """
+    height, width, channels = pixels.shape
+    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    raw = pixels.astype(">u2").reshape(height, width * channels).view(np.uint8)
+    step = 2 * channels  # bytes per pixel
+    filtered = raw.copy()
+    filtered[:, step:] -= raw[:, :-step]  # uint8 wrap-around is what PNG specifies
+    rows = np.concatenate([np.ones((height, 1), np.uint8), filtered], axis=1)  # 1 = Sub
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    parts = [
+        b"\x89PNG\r\n\x1a\n",
+        chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)),
+    ]
+    if icc:
+        parts.append(chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc)))
+    if exif:
+        parts.append(chunk(b"eXIf", exif.removeprefix(b"Exif\x00\x00")))
+    parts += [chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)), chunk(b"IEND", b"")]
+    return b"".join(parts)
+
+
+def _atomic_write(target: Path, encode: Callable[[BinaryIO], None]) -> None:
+    """Encode into ``.<name>.<random>.tmp<ext>`` beside ``target``, then rename over it."""
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp{target.suffix}")
+    created = False
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: never reuse a file someone else made; 0o666 minus umask, like open().
+        descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        created = True
+        with os.fdopen(descriptor, "wb") as handle:
+            encode(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException as exc:  # clean up on anything, then re-raise
+        if created:
+            _remove_quietly(temp)
+        if isinstance(exc, _ENCODE_ERRORS):
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ImageWriteError(target, f"could not write image ({detail})") from exc
+        raise
+
+
+def _remove_quietly(temp: Path) -> None:
+    """Remove a temp file during error handling; a failure here must not hide the cause."""
+    try:
+        temp.unlink(missing_ok=True)
+    except OSError as exc:
+        logger.warning("could not remove temporary file %s: %s", temp, exc)

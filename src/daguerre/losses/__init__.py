@@ -1,0 +1,1 @@
+"""Losses: each a plain function plus, where useful, a thin ``nn.Module`` wrapper."""

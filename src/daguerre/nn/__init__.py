@@ -1,0 +1,1 @@
+"""Pure networks: generators, discriminators, the scratch detector and the MobileNetV2 backbone."""

@@ -1,0 +1,1 @@
+"""User-facing tasks composed from stages: restore, stylize, age, and the classical baselines."""

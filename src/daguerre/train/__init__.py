@@ -1,0 +1,1 @@
+"""Training: datasets, tasks, the GAN trainer and its helpers."""

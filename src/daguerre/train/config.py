@@ -1,0 +1,92 @@
+"""Typed, frozen training configs (loaded strictly by :mod:`daguerre.config`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+def _unet_defaults() -> dict[str, Any]:
+    return {
+        "base_channels": 24,
+        "depth": 5,
+        "max_channels": 128,
+        "level_convs": 1,
+        "bottleneck_blocks": 3,
+    }
+
+
+def _disc_defaults() -> dict[str, Any]:
+    return {"base_channels": 32, "layers": 3, "num_scales": 2, "spectral": True}
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """A network by registry name plus constructor kwargs."""
+
+    arch: str = "unet"
+    kwargs: dict[str, Any] = field(default_factory=_unet_defaults)
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Loss weights. Zero disables a term (the perceptual term then needs no backbone)."""
+
+    gan_mode: Literal["vanilla", "lsgan", "hinge"] = "lsgan"
+    adversarial: float = 1.0
+    l1: float = 10.0  # pixel term dominates early; keeps colours faithful
+    feature_matching: float = 2.0  # pix2pixHD uses 10 with VGG; ours has fewer layers
+    perceptual: float = 1.0  # MobileNetV2 features
+    perceptual_layers: tuple[int, ...] = (3, 6, 13)
+    ssim: float = 0.0
+    frequency: float = 0.0
+    adversarial_start: int = 1000  # steps of pure reconstruction before D joins (stabilises)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where pairs come from: clean photos degraded on the fly."""
+
+    train: tuple[str, ...] = ()
+    val: tuple[str, ...] = ()
+    preset: str = "restore-mix"
+    crop: int = 128
+    batch: int = 4
+    workers: int = 1
+    val_images: int = 16
+    val_crop: int = 256
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Adam settings and the learning-rate schedule (constant, then linear decay to 0)."""
+
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    steps: int = 30000
+    decay_start: float = 0.6  # fraction of steps after which the LR decays linearly to 0
+    grad_clip: float = 1.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a restoration (pix2pix-style) training run needs."""
+
+    seed: int = 0
+    generator: NetConfig = field(default_factory=NetConfig)
+    discriminator: NetConfig = field(
+        default_factory=lambda: NetConfig(arch="multiscale", kwargs=_disc_defaults())
+    )
+    loss: LossConfig = field(default_factory=LossConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    ema_decay: float = 0.999  # half-life of about 693 steps
+    threads: int = 0  # 0: leave torch's default
+    log_every: int = 50
+    val_every: int = 1000
+    checkpoint_minutes: float = 5.0
+    keep_checkpoints: int = 2
+    amp: bool = True  # mixed precision on CUDA only; ignored on CPU
+    backbone: str = ""  # path to MobileNetV2 weights; "" = search the usual places

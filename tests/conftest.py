@@ -1,0 +1,35 @@
+"""Shared fixtures: seeded CPU generators and tiny images; --runslow opt-in."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", default=False, help="run slow tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_slow = pytest.mark.skip(reason="needs --runslow")
+    skip_gpu = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if "slow" in item.keywords and not config.getoption("--runslow"):
+            item.add_marker(skip_slow)
+        if "gpu" in item.keywords and not torch.cuda.is_available():
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture
+def gen() -> torch.Generator:
+    """A CPU generator seeded with 0."""
+    return torch.Generator("cpu").manual_seed(0)
+
+
+@pytest.fixture
+def tiny_image(gen: torch.Generator) -> torch.Tensor:
+    """A smooth-ish (2,3,32,32) float32 image in [0,1] with some structure."""
+    base = torch.rand(2, 3, 8, 8, generator=gen)
+    return torch.nn.functional.interpolate(
+        base, size=(32, 32), mode="bilinear", align_corners=False
+    )

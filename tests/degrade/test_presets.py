@@ -1,0 +1,61 @@
+import json
+
+import pytest
+import torch
+
+from daguerre.degrade.chain import apply_to_target, describe, replay, run
+from daguerre.degrade.presets import PRESET_DESCRIPTIONS, PRESETS, build_preset, preset_names
+from daguerre.errors import UnknownNameError
+from tests.degrade.contract import make_image
+
+NAMES = ["unstructured", "realesrgan", "aged", "heavy", "scratches-only", "colorfade"]
+
+
+def test_registry_lists_every_preset_with_a_description() -> None:
+    assert preset_names() == NAMES
+    assert list(PRESETS) == NAMES
+    assert set(PRESET_DESCRIPTIONS) == set(NAMES)
+    assert all(len(text) < 100 and "\n" not in text for text in PRESET_DESCRIPTIONS.values())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_preset_runs_and_is_deterministic(name: str) -> None:
+    img = make_image((2, 3, 64, 64))
+    op = build_preset(name)
+    first = run(op, img, torch.Generator().manual_seed(0))
+    second = run(build_preset(name), img, torch.Generator().manual_seed(0))
+    assert first.image.shape == img.shape and first.image.dtype == torch.float32
+    assert first.mask.shape == (2, 1, 64, 64)
+    assert 0 <= float(first.image.min()) and float(first.image.max()) <= 1
+    assert 0 <= float(first.mask.min()) and float(first.mask.max()) <= 1
+    assert torch.equal(first.image, second.image) and torch.equal(first.mask, second.mask)
+    again = replay(op, img, first.params)
+    assert torch.equal(first.image, again.image)
+    json.dumps(describe(first.params))
+    target = apply_to_target(op, img, first.params)
+    assert target.shape == img.shape
+    other = run(op, img, torch.Generator().manual_seed(1)).image
+    assert not torch.equal(other, first.image)
+    assert max(float((x - img).abs().mean()) for x in (first.image, other)) > 0.005
+
+
+def test_unstructured_follows_bopbtl_structure() -> None:
+    op = build_preset("unstructured")
+    shuffle, gray = op.steps
+    assert [child.p for child in shuffle.ops] == [0.7, 0.7, 0.7, 0.7]
+    assert gray.p == 0.1
+    noise = shuffle.ops[1].op
+    assert [type(o).__name__ for o in noise.ops] == ["GaussianNoise", "SpeckleNoise", "SaltPepper"]
+
+
+def test_scratches_only_marks_every_image() -> None:
+    img = make_image((6, 3, 64, 64))
+    result = run(build_preset("scratches-only"), img, torch.Generator().manual_seed(0))
+    assert (result.mask.flatten(1).amax(dim=1) > 0).all()
+
+
+def test_unknown_preset_lists_names() -> None:
+    with pytest.raises(UnknownNameError) as info:
+        build_preset("agedd")
+    message = str(info.value)
+    assert "agedd" in message and all(name in message for name in NAMES)
