@@ -44,12 +44,19 @@ def test_mono_grain_is_identical_across_channels() -> None:
 
 
 def test_colour_grain_is_partly_independent_and_blue_is_grainiest() -> None:
-    img = torch.full((1, 3, 96, 96), 0.5)
+    img = torch.tensor([0.5, 0.5, 0.501]).view(1, 3, 1, 1).expand(1, 3, 96, 96).contiguous()
     out = _apply(FilmGrain(), img, mono=False, independence=0.6, strength=0.05)
-    noise = out[0] - 0.5
+    noise = out[0] - img[0]
     corr = torch.corrcoef(noise.reshape(3, -1))
     assert 0.1 < float(corr[0, 1]) < 0.95
     assert noise[2].std() > noise[1].std()
+
+
+def test_gray_image_gets_mono_grain_even_when_colour_was_sampled() -> None:
+    img = torch.full((1, 3, 64, 64), 0.5)
+    out = _apply(FilmGrain(), img, mono=False, independence=0.6, strength=0.05)
+    assert torch.equal(out[0, 0], out[0, 1]) and torch.equal(out[0, 1], out[0, 2])
+    assert float((out - img).abs().max()) > 0
 
 
 def test_grain_peaks_in_midtones_and_spares_paper_white() -> None:

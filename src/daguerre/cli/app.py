@@ -19,10 +19,16 @@ from typing import Annotated
 import typer
 
 from daguerre import __version__
-from daguerre.cli import degrade_cmd, train_cmd
+from daguerre.cli import degrade_cmd, eval_cmd, restore_cmd, serve_cmd, train_cmd
 from daguerre.errors import DaguerreError
 
-COMMANDS: tuple[ModuleType, ...] = (degrade_cmd, train_cmd)
+COMMANDS: tuple[ModuleType, ...] = (
+    degrade_cmd,
+    restore_cmd,
+    train_cmd,
+    eval_cmd,
+    serve_cmd,
+)
 
 app = typer.Typer(
     name="daguerre",

@@ -91,8 +91,9 @@ SeedOpt = Annotated[
 
 
 class Precision(enum.StrEnum):
-    """Numeric precision of inference; half precision is GPU-only."""
+    """Numeric precision of inference; half precision is GPU-only (auto: fp16 on CUDA)."""
 
+    auto = "auto"
     fp32 = "fp32"
     fp16 = "fp16"
     bf16 = "bf16"

@@ -71,6 +71,8 @@ class FilmGrain(Degradation[FilmGrainParams]):
     def apply(self, img: Tensor, params: FilmGrainParams) -> Tensor:
         """(B,3,H,W) float32 in [0,1] -> same shape, clamped to [0,1]."""
         check_image(img)
+        # black-and-white film has mono grain, whatever was sampled: a gray image stays gray
+        gray = (img.amax(dim=1) - img.amin(dim=1)).flatten(1).amax(dim=1) <= 1e-6
         noise = torch.cat(
             [
                 grain_field(
@@ -78,7 +80,7 @@ class FilmGrain(Degradation[FilmGrainParams]):
                     img.shape[2],
                     img.shape[3],
                     size=float(params.size[i]),
-                    mono=bool(params.mono[i]),
+                    mono=bool(params.mono[i]) or bool(gray[i]),
                     independence=float(params.independence[i]),
                 )
                 for i in range(img.shape[0])

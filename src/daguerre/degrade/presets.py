@@ -116,9 +116,9 @@ def aged() -> Op:
             Maybe(Grayscale(), 0.6),  # most surviving old photos are black-and-white
             Maybe(GaussianBlur(sizes=(3, 5), sigma=(0.4, 1.2)), 0.4),  # soft period lens
             Maybe(FilmGrain(), 0.8),
-            Maybe(Sepia(), 0.4),
-            Maybe(Yellowing(), 0.5),
-            Maybe(Fade(), 0.7),
+            Maybe(Sepia(), 0.55),  # most surviving prints are warm-toned
+            Maybe(Yellowing(), 0.6),
+            Maybe(Fade(), 0.75),
             Maybe(Vignette(), 0.3),
             Maybe(UnevenExposure(), 0.3),
             Maybe(PaperTexture(), 0.4),

@@ -44,20 +44,78 @@ class RestoreOptions:
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"strength must be in [0, 1], got {self.strength}")
+        self.tiles()  # validates tile/overlap early (ConfigError)
+
+    def tiles(self) -> TileConfig:
+        """The tiling config these options describe."""
+        min_tile = min(128, max(self.tile, 64)) if self.tile else 128
+        return TileConfig(
+            tile=self.tile, overlap=self.overlap, min_tile=max(min_tile, self.overlap + 1)
+        )
+
+
+@dataclass(frozen=True)
+class LoadedRestorer:
+    """A loaded restoration network and what the pipeline needs to know about it."""
+
+    net: torch.nn.Module
+    pad_multiple: int
+    mask_channel: bool  # the network takes RGB + a defect mask (1 = damaged) as input
 
 
 @functools.lru_cache(maxsize=4)
-def _load(model: str, device: str) -> tuple[torch.nn.Module, int]:
+def load_restorer(model: str, device: str) -> LoadedRestorer:
+    """Load (and cache) a restoration model on ``device``; float32, eval mode."""
     from daguerre.weights import load_model
 
     net, config = load_model(model)
-    return net.to(torch.device(device)).eval(), config.pad_multiple
+    net = net.to(torch.device(device)).eval()
+    return LoadedRestorer(net, config.pad_multiple, bool(config.extra.get("mask_channel", False)))
 
 
+def _with_empty_mask(net: torch.nn.Module) -> Any:
+    """Feed a mask-input network an all-zero mask per tile (no full-size 4-channel copy)."""
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return net(torch.cat([x, x.new_zeros(x.shape[0], 1, *x.shape[2:])], dim=1))
+
+    return forward
+
+
+def _pad_to_min(x: torch.Tensor, side: int) -> torch.Tensor:
+    """Replicate-pad bottom/right so both sides are >= ``side``.
+
+    The deepest level of a U-Net needs at least 2 pixels for its reflection padding.
+    """
+    pad_h, pad_w = max(0, side - x.shape[-2]), max(0, side - x.shape[-1])
+    if pad_h == 0 and pad_w == 0:
+        return x
+    batched = x if x.ndim == 4 else x[None]
+    out = torch.nn.functional.pad(batched, (0, pad_w, 0, pad_h), mode="replicate")
+    return out if x.ndim == 4 else out[0]
+
+
+@torch.inference_mode()
 def restore_tensor(
-    rgb: torch.Tensor, options: RestoreOptions | None = None, *, progress: Any = None
+    rgb: torch.Tensor,
+    options: RestoreOptions | None = None,
+    *,
+    mask: torch.Tensor | None = None,
+    progress: Any = None,
 ) -> torch.Tensor:
     """Restore a ``(3,H,W)`` or ``(B,3,H,W)`` float32 [0,1] image; same shape out.
+
+    Memory: besides the input, one full-size float32 output plus the tiler's weight map.
+
+    Args:
+        rgb: the photo.
+        options: model, strength, tiling, device.
+        mask: optional defect mask ``(1,H,W)``/``(B,1,H,W)``, 1 = damaged (scratch, dust,
+            tear): a model with a mask input channel inpaints those pixels.
+        progress: called as ``progress(done, total)`` per tile.
+
+    Raises:
+        ValueError: a mask was given to a model without a mask input.
 
     Example:
         >>> out = restore_tensor(torch.rand(3, 40, 56), RestoreOptions(strength=0.0))
@@ -68,25 +126,37 @@ def restore_tensor(
     if options.strength == 0.0:
         return rgb.clone()
     device = resolve_device(options.device)
-    net, pad_multiple = _load(str(options.model), str(device))
-    cfg = TileConfig(
-        tile=options.tile, overlap=options.overlap, min_tile=min(128, max(options.tile, 64))
-    )
+    loaded = load_restorer(str(options.model), str(device))
+    model: Any = loaded.net
+    net_input = rgb
+    if loaded.mask_channel and mask is None:
+        model = _with_empty_mask(loaded.net)
+    elif loaded.mask_channel:
+        net_input = torch.cat([rgb, mask.to(rgb.dtype)], dim=-3)
+    elif mask is not None:
+        raise ValueError(f"model '{options.model}' has no mask input; it cannot use a defect mask")
+    tiles = options.tiles()
+    h, w = rgb.shape[-2:]
+    net_input = _pad_to_min(net_input, 2 * loaded.pad_multiple)
     restored = run_tiled(
-        net,
-        rgb,
-        cfg,
-        pad_multiple=pad_multiple,
+        model,
+        net_input,
+        tiles,
+        pad_multiple=loaded.pad_multiple,
         device=device,
+        out_channels=3,
         autocast_dtype=resolve_precision(device, options.precision),
         progress=progress,
-    ).clamp(0.0, 1.0)
+    )[..., :h, :w].clamp_(0.0, 1.0)
+    del net_input
     gray = looks_gray(rgb)
     if bool(gray.any()):
         restored = torch.where(
             gray.view(-1, 1, 1, 1) if restored.ndim == 4 else gray, to_gray(restored), restored
         )
-    return torch.lerp(rgb, restored, options.strength)
+    if options.strength < 1.0:  # in place: rgb + strength * (restored - rgb)
+        restored.sub_(rgb).mul_(options.strength).add_(rgb)
+    return restored
 
 
 def restore(

@@ -38,6 +38,7 @@ class LossConfig:
     feature_matching: float = 2.0  # pix2pixHD uses 10 with VGG; ours has fewer layers
     perceptual: float = 1.0  # MobileNetV2 features
     perceptual_layers: tuple[int, ...] = (3, 6, 13)
+    masked_l1: float = 0.0  # extra L1 inside the defect mask (inpainting), area-normalised
     ssim: float = 0.0
     frequency: float = 0.0
     adversarial_start: int = 1000  # steps of pure reconstruction before D joins (stabilises)
@@ -55,6 +56,8 @@ class DataConfig:
     workers: int = 1
     val_images: int = 16
     val_crop: int = 256
+    mask_channel: bool = False  # feed the defect mask as a 4th input channel (inpainting)
+    mask_dropout: float = 0.3  # with mask_channel: probability that the mask input is zeroed
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 # --- seeding and geometry -----------------------------------------------------------------
 
 
+MASK_THRESHOLD = 0.25  # soft defect masks count as damaged above this (see degrade docs)
+
+
 def sample_seed(*parts: int) -> int:
     """A 63-bit seed mixed from integers (e.g. ``seed, epoch, index``), stable across runs.
 
@@ -174,6 +177,9 @@ class SyntheticPairs(Dataset[dict[str, Any]]):
         cache_images: keep decoded (downscaled) photos in memory.
         max_side: long-side limit of the decoded photos in pixels.
         return_params: also return ``"params"``, the JSON of the applied degradation.
+        mask_dropout: if set, also return ``"mask_in"``: the hard defect mask (soft mask >
+            0.25) for a generator with a mask input channel, zeroed with this probability so
+            the network also learns to work without a mask.
 
     Raises:
         ImageReadError: no readable image under ``root``.
@@ -201,6 +207,7 @@ class SyntheticPairs(Dataset[dict[str, Any]]):
         cache_images: bool = True,
         max_side: int = 1024,
         return_params: bool = False,
+        mask_dropout: float | None = None,
     ) -> None:
         assert crop > 0 and 0 < scale_range[0] <= scale_range[1], "need crop > 0, scales > 0"
         self.images = _ImageStore(root, max_side=max_side, cache=cache_images)  # type: ignore[arg-type]
@@ -210,6 +217,7 @@ class SyntheticPairs(Dataset[dict[str, Any]]):
         self.seed = seed
         self.length = len(self.images) if length is None else length
         self.return_params = return_params
+        self.mask_dropout = mask_dropout
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -234,6 +242,9 @@ class SyntheticPairs(Dataset[dict[str, Any]]):
             "mask": result.mask[0],
             "index": index,
         }
+        if self.mask_dropout is not None:
+            keep = float(torch.rand((), generator=gen) >= self.mask_dropout)
+            item["mask_in"] = (result.mask[0] > MASK_THRESHOLD).float() * keep
         if self.return_params:
             item["params"] = json.dumps(describe(result.params))
         return item

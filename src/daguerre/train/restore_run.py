@@ -39,7 +39,9 @@ def build_validator(cfg: TrainConfig) -> PairedValidator | None:
     gen = torch.Generator("cpu").manual_seed(cfg.seed + 12345)
     op = build_preset(cfg.data.preset)
     result = run(op, clean_t, gen)
-    return PairedValidator(result.image, apply_to_target(op, clean_t, result.params))
+    target = apply_to_target(op, clean_t, result.params)
+    extra = 1 if cfg.data.mask_channel else 0  # validate without a mask (the --scratches off case)
+    return PairedValidator(result.image, target, extra_channels=extra)
 
 
 def train_restore(
@@ -59,6 +61,7 @@ def train_restore(
         crop=cfg.data.crop,
         seed=cfg.seed,
         length=10**12,  # the step sampler asks for global sample numbers; photos cycle
+        mask_dropout=cfg.data.mask_dropout if cfg.data.mask_channel else None,
     )
     trainer = RestoreTrainer(cfg, run_dir, device=resolve_device(device), resume=resume)
     trainer.fit(dataset, build_validator(cfg) if trainer.dist.is_main else None)

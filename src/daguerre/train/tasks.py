@@ -44,7 +44,13 @@ class Pix2PixTask:
         self.features = features
 
     def generate(self, batch: Batch) -> torch.Tensor:
-        """Generator forward: ``(B,3,H,W)`` restored image."""
+        """Generator forward: ``(B,3,H,W)`` restored image.
+
+        With a ``mask_in`` entry (``(B,1,H,W)``, 1 = damaged) the generator gets it as a 4th
+        input channel and learns to inpaint the marked pixels.
+        """
+        if "mask_in" in batch:
+            return self.generator(torch.cat([batch["degraded"], batch["mask_in"]], dim=1))
         return self.generator(batch["degraded"])
 
     def d_losses(self, batch: Batch, fake: torch.Tensor) -> Losses:
@@ -64,6 +70,8 @@ class Pix2PixTask:
         """Named generator terms, already weighted; their sum is the G objective."""
         cfg, clean = self.cfg, batch["clean"]
         out: Losses = {"l1": cfg.l1 * pixel.l1(fake, clean)}
+        if cfg.masked_l1 > 0 and "mask_in" in batch:
+            out["l1_mask"] = cfg.masked_l1 * pixel.l1(fake, clean, batch["mask_in"])
         if adversarial_on and cfg.adversarial > 0:
             disc = _unwrap(self.discriminator)  # no DDP sync for D's grads in the G step
             cond = batch["degraded"]

@@ -104,6 +104,7 @@ class RestoreTrainer:
             kind="generator",
             pad_multiple=2**depth,
             degradation_preset=self.cfg.data.preset,
+            extra={"mask_channel": self.cfg.data.mask_channel},
         )
 
     def _nets(self) -> dict[str, nn.Module]:

@@ -18,13 +18,21 @@ class PairedValidator:
         clean: ``(N,3,H,W)`` float32 [0,1] targets.
         batch: forward batch size.
         grid_images: how many pairs go into the saved sample grid.
+        extra_channels: zero channels appended to the input (an empty defect mask for a
+            generator with a mask input).
     """
 
     def __init__(
-        self, degraded: torch.Tensor, clean: torch.Tensor, *, batch: int = 4, grid_images: int = 4
+        self,
+        degraded: torch.Tensor,
+        clean: torch.Tensor,
+        *,
+        batch: int = 4,
+        grid_images: int = 4,
+        extra_channels: int = 0,
     ) -> None:
         self.degraded, self.clean = degraded, clean
-        self.batch, self.grid_images = batch, grid_images
+        self.batch, self.grid_images, self.extra_channels = batch, grid_images, extra_channels
         self.input_psnr = float(psnr(degraded, clean).mean())
 
     @torch.no_grad()
@@ -36,9 +44,10 @@ class PairedValidator:
         generator.eval()
         outs = []
         for i in range(0, len(self.degraded), self.batch):
-            outs.append(
-                generator(self.degraded[i : i + self.batch].to(device)).float().cpu().clamp(0, 1)
-            )
+            x = self.degraded[i : i + self.batch]
+            if self.extra_channels:
+                x = torch.cat([x, x.new_zeros(x.shape[0], self.extra_channels, *x.shape[2:])], 1)
+            outs.append(generator(x.to(device)).float().cpu().clamp(0, 1))
         generator.train(was_training)
         restored = torch.cat(outs)
         metrics = {

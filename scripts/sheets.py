@@ -1,0 +1,84 @@
+"""Render the contact sheets committed under docs/ (labels, grids, thumbnails).
+
+Usage:
+    python scripts/sheets.py degrade docs/degrade.png
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+from daguerre.degrade.chain import run
+from daguerre.degrade.presets import build_preset, preset_names
+from daguerre.io.image import read_image, to_pil
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+PHOTOS = ["cset5__woman.png", "cset14__lenna.png", "cset14__barbara.png", "cset14__man.png"]
+REAL_OLD = ["1908FamilyPhoto.jpg", "1920sFamilyPhoto.jpg", "1870Girl.jpg", "1920sFarmKid.jpg"]
+
+
+def thumbnail(rgb: torch.Tensor, side: int) -> Image.Image:
+    """Centre-crop to a square and resize to ``side`` pixels."""
+    img = to_pil(rgb.clamp(0, 1))
+    short = min(img.size)
+    left, top = (img.width - short) // 2, (img.height - short) // 2
+    return img.crop((left, top, left + short, top + short)).resize((side, side), Image.LANCZOS)
+
+
+def grid(rows: list[tuple[str, list[Image.Image]]], header: list[str], side: int) -> Image.Image:
+    """Labelled grid: one row per (label, images), a header of column titles."""
+    label_w, head_h, pad = 130, 22, 4
+    cols = max(len(images) for _, images in rows)
+    sheet = Image.new("RGB", (label_w + cols * (side + pad), head_h + len(rows) * (side + pad)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for col, title in enumerate(header):
+        draw.text((label_w + col * (side + pad) + 4, 5), title, fill="black")
+    for row, (label, images) in enumerate(rows):
+        y = head_h + row * (side + pad)
+        draw.text((6, y + side // 2 - 6), label, fill="black")
+        for col, image in enumerate(images):
+            sheet.paste(image, (label_w + col * (side + pad), y))
+    return sheet
+
+
+def degrade_sheet(out: Path, side: int = 176, seed: int = 7) -> None:
+    """Each preset (rows) on a few clean photos, plus a row of real old scans to compare."""
+    photos = [read_image(SHARED / "clean" / "val" / name).rgb for name in PHOTOS]
+    rows = [("clean", [thumbnail(p, side) for p in photos])]
+    for name in preset_names():
+        op = build_preset(name)
+        images = []
+        for index, photo in enumerate(photos):
+            gen = torch.Generator().manual_seed(seed * 1000 + index)
+            images.append(thumbnail(run(op, photo[None], gen).image[0], side))
+        rows.append((name, images))
+    real = [thumbnail(read_image(SHARED / "old" / name, max_pixels=None).rgb, side) for name in REAL_OLD]
+    rows.append(("REAL old scans", real))
+    header = [f"photo {i + 1}" for i in range(len(PHOTOS))]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_small(grid(rows, header, side), out)
+
+
+def save_small(sheet: Image.Image, out: Path) -> None:
+    """PNG with an adaptive 256-colour palette: docs stay small in git."""
+    sheet.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(
+        out, optimize=True
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("kind", choices=["degrade"])
+    parser.add_argument("out", type=Path)
+    args = parser.parse_args()
+    if args.kind == "degrade":
+        degrade_sheet(args.out)
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()

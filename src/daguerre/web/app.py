@@ -1,0 +1,260 @@
+"""The Gradio page of ``daguerre serve``: upload photos, restore or age them, compare, download.
+
+A thin shell over :mod:`daguerre.web.jobs` (which calls the Python API): one upload area shared
+by one tab per task. Each task tab has its settings and a button; adding a task (stylize,
+scratch removal) means one more ``_*_tab`` function and one more :class:`Handlers` method.
+
+Results appear as a before/after comparison slider (downscaled preview) and as
+full-resolution downloads in each input's own format. Messages (bad files, limits, a missing
+model) appear in the page as text and as a toast, never as a traceback. Jobs are queued one at a
+time (``default_concurrency_limit=1``) so two uploads do not fight over the CPU cores.
+
+This module imports gradio; it is imported only by ``daguerre serve`` and the tests.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from daguerre.errors import DaguerreError
+from daguerre.io.image import SUPPORTED_EXTENSIONS
+from daguerre.web.jobs import (
+    JobReport,
+    Task,
+    WebSettings,
+    WorkDirs,
+    age_task,
+    model_problem,
+    restore_task,
+    run_job,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Handlers", "build_app", "format_report"]
+
+Previews = list[tuple[str, Any, Any]]  # (name, before PIL image, after PIL image)
+Outputs = tuple[Any, list[str] | None, str, Any, Previews, str | None]
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+_WORDS = {"restored": ("Restoring", "Restored"), "aged": ("Ageing", "Aged")}  # progress, summary
+# Gradio spots the progress parameter by its default; one shared instance is what a
+# per-function `gr.Progress()` default is too (its callback is per request).
+_PROGRESS = gr.Progress()
+NO_FILES = "Upload one or more photos first (drag them onto the upload area)."
+
+
+def _escape(text: str) -> str:
+    """Escape Markdown syntax in user-controlled text (file names)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def format_report(report: JobReport, done: str) -> str:
+    """Markdown summary of a job: what was written and, per failed file, why.
+
+    Example:
+        >>> format_report(JobReport([], Path(".")), "Restored")
+        'Nothing was processed.'
+    """
+    if not report.results:
+        return "Nothing was processed."
+    sections = []
+    ok = report.succeeded
+    if ok:
+        lines = [f"**{done} {len(ok)} of {len(report.results)} photo(s)** (full size):"]
+        for result in ok:
+            width, height = result.size or (0, 0)
+            output = result.output.name if result.output else ""
+            lines.append(f"- {_escape(result.name)} → {_escape(output)} ({width}×{height})")
+        sections.append("\n".join(lines))
+    if report.errors:
+        lines = [f"**Could not process {len(report.errors)} file(s):**"]
+        lines.extend(f"- ⚠️ {_escape(line)}" for line in report.errors)
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections)
+
+
+class Handlers:
+    """The page's event handlers; stateless between requests (per-session data is gr.State).
+
+    Args:
+        settings: limits and the restoration model.
+        workdirs: where per-request output folders are made and removed.
+    """
+
+    def __init__(self, settings: WebSettings, workdirs: WorkDirs) -> None:
+        self.settings = settings
+        self.workdirs = workdirs
+
+    def restore(
+        self, files: list[str] | None, strength: float, progress: Any = _PROGRESS
+    ) -> Outputs:
+        """Restore the uploads with ``strength`` in [0, 1]."""
+        problem = model_problem(self.settings.model)
+        if problem is not None:
+            return self._message(f"⚠️ {problem}", toast=True)
+        task = restore_task(self.settings, float(strength))
+        return self._run(files, task, "restored", progress)
+
+    def age(
+        self,
+        files: list[str] | None,
+        preset: str,
+        seed: float,
+        strength: float,
+        progress: Any = _PROGRESS,
+    ) -> Outputs:
+        """Age the uploads with a degradation ``preset``; each file seeded from (seed, name)."""
+        try:
+            task = age_task(str(preset), int(seed or 0), float(strength))
+        except (DaguerreError, ValueError) as err:
+            return self._message(f"⚠️ {err}", toast=True)
+        return self._run(files, task, "aged", progress)
+
+    def compare(self, name: str | None, previews: Previews | None) -> Any:
+        """The before/after pair of the result called ``name``."""
+        for entry_name, before, after in previews or []:
+            if entry_name == name:
+                return (before, after)
+        return None
+
+    def cleanup(self, workdir: str | None) -> None:
+        """Remove a request's output folder (Gradio has copied the outputs by now)."""
+        self.workdirs.remove(workdir)
+
+    def _run(self, files: list[str] | None, task: Task, suffix: str, progress: Any) -> Outputs:
+        paths = [f for f in files or [] if f]
+        if not paths:
+            return self._message(NO_FILES, toast=True)
+        workdir = self.workdirs.new()
+        verb, done = _WORDS[suffix]
+
+        def report_progress(fraction: float, description: str) -> None:
+            progress(fraction, desc=description)
+
+        report = run_job(
+            paths,
+            task,
+            self.settings,
+            suffix=suffix,
+            workdir=workdir,
+            progress=report_progress,
+            verb=verb,
+        )
+        if report.errors:
+            _toast("; ".join(report.errors))
+        ok = report.succeeded
+        previews: Previews = [(r.name, r.before, r.after) for r in ok]
+        first = (previews[0][1], previews[0][2]) if previews else None
+        names = [name for name, _, _ in previews]
+        compare = gr.update(choices=names, value=names[0] if names else None, visible=len(ok) > 1)
+        downloads = [str(r.output) for r in ok] or None
+        return first, downloads, format_report(report, done), compare, previews, str(workdir)
+
+    def _message(self, text: str, *, toast: bool) -> Outputs:
+        if toast:
+            _toast(text.removeprefix("⚠️ "))
+        return None, None, _escape(text), gr.update(visible=False), [], None
+
+
+def _toast(text: str) -> None:
+    """A warning toast in the page; Gradio renders it as HTML, so file names are escaped."""
+    gr.Warning(html.escape(text[:500]))
+
+
+# --- layout ---------------------------------------------------------------------------------
+
+
+def _header(settings: WebSettings) -> None:
+    gr.Markdown(
+        "# daguerre\nRestore and age old photographs. Everything runs on this computer, at "
+        "full resolution; uploads and results are deleted within 20 minutes."
+    )
+    limits = f"Up to {settings.max_upload_mb:g} MB and {settings.max_pixels / 1e6:g} MP per file."
+    gr.Markdown(f"Formats: PNG, JPEG, TIFF, WebP, BMP (8/16-bit, alpha kept). {limits}")
+
+
+def _restore_tab(settings: WebSettings) -> tuple[gr.Button, list[Any]]:
+    with gr.Tab("Restore", id="restore"):
+        problem = model_problem(settings.model)
+        if problem is not None:
+            gr.Markdown(
+                f"⚠️ {_escape(problem)}. Restoration is off; start the server with "
+                "`daguerre serve --model FOLDER` pointing at a trained model folder.",
+                elem_id="model-missing",
+            )
+        strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength (0 = unchanged)")
+        button = gr.Button(
+            "Restore", variant="primary", elem_id="restore-btn", interactive=problem is None
+        )
+    return button, [strength]
+
+
+def _age_tab() -> tuple[gr.Button, list[Any]]:
+    from daguerre.degrade.presets import PRESET_DESCRIPTIONS, preset_names
+
+    with gr.Tab("Age", id="age"):
+        choices = [(f"{n}: {PRESET_DESCRIPTIONS.get(n, '')}", n) for n in preset_names()]
+        preset = gr.Dropdown(choices=choices, value="aged", label="Preset", elem_id="preset")
+        with gr.Row():
+            seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
+            strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength")
+        button = gr.Button("Age", variant="primary", elem_id="age-btn")
+    return button, [preset, seed, strength]
+
+
+def _outputs() -> dict[str, Any]:
+    status = gr.Markdown("", elem_id="status")
+    compare = gr.Dropdown(label="Compare", choices=[], visible=False, elem_id="compare")
+    slider = gr.ImageSlider(
+        label="Before / after (preview)", type="pil", interactive=False, elem_id="slider"
+    )
+    downloads = gr.File(
+        label="Full-resolution results (original format)",
+        file_count="multiple",
+        interactive=False,
+        elem_id="downloads",
+    )
+    return {"status": status, "compare": compare, "slider": slider, "downloads": downloads}
+
+
+def build_app(
+    settings: WebSettings, workdirs: WorkDirs, *, examples: list[Path] | None = None
+) -> gr.Blocks:
+    """Build the page (not launched). ``examples``: photos offered as one-click uploads."""
+    handlers = Handlers(settings, workdirs)
+    file_types = sorted(SUPPORTED_EXTENSIONS)
+    with gr.Blocks(title="daguerre", analytics_enabled=False, delete_cache=(300, 900)) as demo:
+        _header(settings)
+        with gr.Row():
+            with gr.Column(scale=1):
+                upload = gr.File(
+                    label="Photos (drop one or many)",
+                    file_count="multiple",
+                    file_types=file_types,
+                    elem_id="upload",
+                )
+                if examples:
+                    gr.Examples([[[str(p)]] for p in examples], inputs=[upload], label="Examples")
+                tabs = [_restore_tab(settings), _age_tab()]
+            with gr.Column(scale=2):
+                out = _outputs()
+        previews = gr.State([], time_to_live=900)  # preview images held per browser tab
+        workdir = gr.State(None, time_to_live=900)
+        outputs = [out["slider"], out["downloads"], out["status"], out["compare"]]
+        outputs += [previews, workdir]
+        for (button, inputs), fn, name in zip(
+            tabs, (handlers.restore, handlers.age), ("restore", "age"), strict=True
+        ):
+            button.click(fn, [upload, *inputs], outputs, api_name=name).then(
+                handlers.cleanup, [workdir], None, queue=False, api_visibility="private"
+            )
+        out["compare"].change(
+            handlers.compare, [out["compare"], previews], out["slider"], api_visibility="private"
+        )
+    return demo

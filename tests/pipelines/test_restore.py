@@ -1,0 +1,92 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from daguerre.pipelines.restore import RestoreOptions, restore, restore_tensor
+from tests.pipelines.models import save_identity_model, save_random_model
+
+
+@pytest.fixture(scope="module")
+def identity(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(save_identity_model(tmp_path_factory.mktemp("identity")))
+
+
+@pytest.fixture(scope="module")
+def random_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(save_random_model(tmp_path_factory.mktemp("random")))
+
+
+@pytest.fixture(scope="module")
+def mask_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(save_random_model(tmp_path_factory.mktemp("mask"), mask_channel=True))
+
+
+@pytest.mark.parametrize("size", [(37, 53), (1, 40), (40, 1), (5, 7), (70, 33)])
+def test_identity_model_returns_input_exactly_at_odd_sizes(identity: str, size: tuple) -> None:
+    rgb = torch.rand(3, *size, generator=torch.Generator().manual_seed(0))
+    out = restore_tensor(rgb, RestoreOptions(model=identity, tile=16, overlap=4))
+    assert out.shape == rgb.shape
+    assert torch.allclose(out, rgb, atol=1e-5)
+
+
+def test_tiled_equals_whole_for_random_model(random_model: str) -> None:
+    rgb = torch.rand(3, 48, 64, generator=torch.Generator().manual_seed(1))
+    whole = restore_tensor(rgb, RestoreOptions(model=random_model, tile=0))
+    tiled = restore_tensor(rgb, RestoreOptions(model=random_model, tile=32, overlap=16))
+    assert (whole - tiled).abs().max() < 0.05
+
+
+def test_strength_blends_linearly(random_model: str) -> None:
+    rgb = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(2))
+    full = restore_tensor(rgb, RestoreOptions(model=random_model))
+    half = restore_tensor(rgb, RestoreOptions(model=random_model, strength=0.5))
+    assert torch.allclose(half, 0.5 * rgb + 0.5 * full, atol=1e-5)
+    assert torch.equal(restore_tensor(rgb, RestoreOptions(model=random_model, strength=0.0)), rgb)
+
+
+def test_bad_strength_rejected() -> None:
+    with pytest.raises(ValueError, match="strength"):
+        RestoreOptions(strength=1.5)
+
+
+def test_gray_in_gray_out(random_model: str) -> None:
+    y = torch.rand(1, 24, 40, generator=torch.Generator().manual_seed(3))
+    out = restore_tensor(y.expand(3, -1, -1).contiguous(), RestoreOptions(model=random_model))
+    assert torch.allclose(out[0], out[1]) and torch.allclose(out[1], out[2])
+
+
+def test_mask_model_uses_the_mask(mask_model: str) -> None:
+    rgb = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(4))
+    mask = torch.zeros(1, 32, 32)
+    mask[:, 10:14, :] = 1.0
+    without = restore_tensor(rgb, RestoreOptions(model=mask_model))
+    zeros = restore_tensor(rgb, RestoreOptions(model=mask_model), mask=torch.zeros(1, 32, 32))
+    with_mask = restore_tensor(rgb, RestoreOptions(model=mask_model), mask=mask)
+    assert torch.allclose(without, zeros, atol=1e-6)
+    assert not torch.allclose(without, with_mask)
+
+
+def test_mask_with_maskless_model_raises(random_model: str) -> None:
+    with pytest.raises(ValueError, match="no mask input"):
+        restore_tensor(torch.rand(3, 8, 8), RestoreOptions(model=random_model), mask=torch.ones(1, 8, 8))
+
+
+def test_api_keeps_type_size_and_alpha(identity: str) -> None:
+    arr = (np.random.default_rng(0).random((21, 30, 4)) * 255).astype(np.uint8)
+    out = restore(arr, model=identity)
+    assert out.dtype == np.uint8 and out.shape == arr.shape
+    assert np.array_equal(out[..., 3], arr[..., 3])
+    assert np.abs(out.astype(int) - arr.astype(int)).max() <= 1
+    pil = Image.fromarray(arr[..., :3]).convert("L")
+    out_pil = restore(pil, model=identity)
+    assert out_pil.mode == "L" and out_pil.size == pil.size
+
+
+def test_unknown_model_is_a_clear_error(tmp_path: Path) -> None:
+    from daguerre.errors import CheckpointNotFoundError
+
+    with pytest.raises(CheckpointNotFoundError, match="not found"):
+        restore_tensor(torch.rand(3, 8, 8), RestoreOptions(model=str(tmp_path / "none")))
