@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 
 from daguerre import __version__
-from daguerre.cli import degrade_cmd, eval_cmd, restore_cmd, serve_cmd, train_cmd
+from daguerre.cli import degrade_cmd, eval_cmd, restore_cmd, serve_cmd, train_cmd, weights_cmd
 from daguerre.errors import DaguerreError
 
 COMMANDS: tuple[ModuleType, ...] = (
@@ -28,6 +28,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     train_cmd,
     eval_cmd,
     serve_cmd,
+    weights_cmd,
 )
 
 app = typer.Typer(

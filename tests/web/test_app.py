@@ -1,0 +1,198 @@
+"""The web page's handlers, called directly (no server, no browser)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from daguerre.degrade.base import generator_for
+from daguerre.degrade.presets import build_preset
+from daguerre.io.image import read_image
+from daguerre.pipelines.age import age_tensor, file_seed
+from daguerre.web.devserver import tiny_model
+from daguerre.web.jobs import (
+    WebSettings,
+    WorkDirs,
+    age_task,
+    model_problem,
+    run_job,
+    sanitize_stem,
+)
+from tests.badfiles import BAD_KEYS, GOOD_KEYS, make_corpus
+
+gr = pytest.importorskip("gradio")
+from daguerre.web.app import NO_FILES, Handlers, build_app  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_model(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture
+def workdirs() -> WorkDirs:
+    dirs = WorkDirs()
+    yield dirs
+    dirs.close()
+
+
+@pytest.fixture
+def handlers(model: Path, workdirs: WorkDirs) -> Handlers:
+    return Handlers(WebSettings(model=str(model), max_upload_mb=1.0), workdirs)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return make_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+def _photo(path: Path, size: tuple[int, int] = (40, 28)) -> Path:
+    rng = np.random.default_rng(0)
+    Image.fromarray((rng.random((size[1], size[0], 3)) * 255).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.mark.filterwarnings("ignore:.*pages/frames")  # the multipage TIFF: first page only
+def test_restore_writes_full_size_in_original_format(
+    handlers: Handlers, corpus: dict[str, Path]
+) -> None:
+    files = [str(corpus[key]) for key in GOOD_KEYS]
+    slider, downloads, status, _, previews, workdir = handlers.restore(files, 1.0)
+    assert downloads is not None and len(downloads) == len(GOOD_KEYS)
+    assert f"Restored {len(GOOD_KEYS)} of {len(GOOD_KEYS)}" in status
+    for key, output in zip(GOOD_KEYS, downloads, strict=True):
+        source, result = read_image(corpus[key]), read_image(output)
+        assert Path(output).parent == Path(workdir)
+        assert result.meta.size == source.meta.size, key
+        assert result.meta.format == source.meta.format, key
+        assert result.meta.bit_depth == source.meta.bit_depth, key
+        assert (result.alpha is None) == (source.alpha is None), key
+        assert result.meta.is_gray == source.meta.is_gray, key
+    before, after = slider
+    assert before.size == after.size == read_image(corpus[GOOD_KEYS[0]]).meta.size
+    assert [name for name, _, _ in previews] == [corpus[key].name for key in GOOD_KEYS]
+
+
+def test_every_bad_file_gives_its_one_line_reason(
+    handlers: Handlers, corpus: dict[str, Path]
+) -> None:
+    files = [str(corpus[key]) for key in BAD_KEYS]
+    with pytest.warns(UserWarning) as toasts:
+        slider, downloads, status, _, previews, _ = handlers.restore(files, 1.0)
+    assert slider is None and downloads is None and previews == []
+    assert f"Could not process {len(BAD_KEYS)} file(s)" in status
+    assert "exceeds the limit" in status  # the decompression bomb, refused from its header
+    assert "Traceback" not in status and "/tmp" not in status  # names, not server paths
+    assert "bomb.png" in str(toasts[0].message)
+
+
+def test_good_and_bad_files_together(handlers: Handlers, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff garbage")
+    with pytest.warns(UserWarning, match="broken.jpg"):
+        _, downloads, status, *_ = handlers.restore([str(_photo(tmp_path / "a.png")), broken], 1)
+    assert downloads is not None and [Path(p).name for p in downloads] == ["a_restored.png"]
+    assert "Restored 1 of 2" in status and "broken" in status
+
+
+def test_oversize_upload_is_refused(model: Path, workdirs: WorkDirs, tmp_path: Path) -> None:
+    handlers = Handlers(WebSettings(model=str(model), max_upload_mb=0.001), workdirs)
+    big = _photo(tmp_path / "big.png", (64, 64))  # about 12 kB of noise > 1 kB
+    with pytest.warns(UserWarning, match="upload limit"):
+        _, downloads, status, *_ = handlers.restore([str(big)], 1.0)
+    assert downloads is None
+    assert "over the upload limit of 0.001 MB" in status
+
+
+def test_pixel_limit_is_enforced(model: Path, workdirs: WorkDirs, tmp_path: Path) -> None:
+    handlers = Handlers(WebSettings(model=str(model), max_pixels=1000), workdirs)
+    with pytest.warns(UserWarning, match="exceeds the limit"):
+        _, downloads, status, *_ = handlers.restore([str(_photo(tmp_path / "p.png"))], 1.0)
+    assert downloads is None and "40x28 = 1,120 pixels exceeds the limit of 1,000" in status
+
+
+def test_age_matches_the_cli_seeding(handlers: Handlers, tmp_path: Path) -> None:
+    photo = _photo(tmp_path / "family.png")
+    _, downloads, status, *_ = handlers.age([str(photo)], "aged", 3, 1.0)
+    assert downloads is not None and "Aged 1 of 1" in status
+    expected = age_tensor(
+        read_image(photo).rgb[None], build_preset("aged"), generator_for(file_seed(3, "family"))
+    ).image[0]
+    got = read_image(downloads[0]).rgb
+    assert got.shape == expected.shape
+    assert torch.allclose(got, expected, atol=1 / 255 + 1e-6)  # 8-bit rounding only
+
+
+def test_age_unknown_preset_is_a_message(handlers: Handlers, tmp_path: Path) -> None:
+    with pytest.warns(UserWarning, match="choose from"):
+        _, downloads, status, *_ = handlers.age([str(_photo(tmp_path / "x.png"))], "nope", 0, 1)
+    assert downloads is None and "nope" in status
+
+
+def test_no_files_and_missing_model(workdirs: WorkDirs, handlers: Handlers) -> None:
+    with pytest.warns(UserWarning, match="Upload one or more photos"):
+        status = handlers.restore(None, 1.0)[2]
+    assert "Upload one or more photos" in status and NO_FILES.startswith("Upload")
+    missing = Handlers(WebSettings(model="/no/such/model"), workdirs)
+    with pytest.warns(UserWarning, match="restoration model unavailable"):
+        slider, downloads, status, *_ = missing.restore(["/dev/null"], 1.0)
+    assert slider is None and downloads is None and "not found" in status
+    assert model_problem("/no/such/model") is not None
+
+
+def test_output_names_are_sanitized_and_unique(model: Path, tmp_path: Path) -> None:
+    first = _photo(tmp_path / "photo (1).png")
+    (tmp_path / "sub").mkdir()
+    second = _photo(tmp_path / "sub" / "photo (1).png")
+    workdir = tmp_path / "out"
+    workdir.mkdir()
+    report = run_job(
+        [first, second], age_task("aged", 0, 0.5), WebSettings(), suffix="aged", workdir=workdir
+    )
+    names = sorted(p.name for p in workdir.iterdir())
+    assert names == ["photo_1_2_aged.png", "photo_1_aged.png"]
+    assert all(r.output is not None and r.output.parent == workdir for r in report.results)
+    assert sanitize_stem("../../etc/passwd") == "passwd"
+    assert sanitize_stem("C:\\Users\\x\\évènement.TIF") == "evenement"
+    assert sanitize_stem("<script>.png") == "script"
+
+
+def test_request_folders_are_removed(workdirs: WorkDirs, handlers: Handlers, tmp_path: Path) -> None:
+    workdir = handlers.restore([str(_photo(tmp_path / "a.png"))], 0.5)[5]
+    assert workdir is not None and Path(workdir).is_dir()
+    handlers.cleanup(workdir)
+    assert not Path(workdir).exists()
+    outside = tmp_path / "job-keep"
+    outside.mkdir()
+    workdirs.remove(outside)  # never removes anything outside its own root
+    assert outside.is_dir()
+    stale = workdirs.new()
+    workdirs.max_age_s = 0.0
+    time.sleep(0.01)
+    workdirs.sweep()
+    assert not stale.exists()
+    workdirs.close()
+    assert not workdirs.root.exists()
+
+
+def test_page_builds_with_both_tasks(handlers: Handlers, tmp_path: Path) -> None:
+    demo = build_app(handlers.settings, handlers.workdirs, examples=[_photo(tmp_path / "e.png")])
+    names = {dep.get("api_name") for dep in demo.config["dependencies"]}
+    assert {"restore", "age"} <= names
+
+
+def test_cli_stays_light_and_serve_is_registered() -> None:
+    code = (
+        "import sys; from typer.testing import CliRunner; from daguerre.cli.app import app;"
+        "out = CliRunner().invoke(app, ['serve', '--help']).output;"
+        "assert '--max-upload-mb' in out and '--max-pixels' in out, out;"
+        "assert 'gradio' not in sys.modules and 'torch' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -1,0 +1,25 @@
+"""Every committed model loads strictly, fits the budget, matches SHA256SUMS and runs."""
+
+import pytest
+import torch
+
+from daguerre.weights import list_models, load_model, package_dir
+from daguerre.weights.promote import BUDGET_BYTES, verify
+
+SHIPPED = list_models()
+
+
+def test_checksums_match() -> None:
+    assert verify() == []
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_loads_and_runs_on_32px(name: str) -> None:
+    net, cfg = load_model(name)
+    assert (package_dir() / name / "MODEL_CARD.md").is_file()
+    assert (package_dir() / name / "model.safetensors").stat().st_size <= BUDGET_BYTES
+    channels = int(cfg.kwargs.get("in_channels", 3))
+    side = max(32, 2 * cfg.pad_multiple)
+    with torch.inference_mode():
+        out = net(torch.rand(1, channels, side, side))
+    assert out.shape[-2:] == (side, side) and torch.isfinite(out).all()
