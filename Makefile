@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py --out demo_out
 
 test: $(STAMP)
+	bash scripts/install_browser.sh
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/pytest -q
 

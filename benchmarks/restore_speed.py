@@ -15,6 +15,7 @@ defect mask) stands in, with a warning: the speed is the same.
 
     .venv/bin/python benchmarks/restore_speed.py                      # 1, 12, 48 MP, 2 threads
     .venv/bin/python benchmarks/restore_speed.py --sizes 1,12 --tile 384 --threads 4
+    .venv/bin/python benchmarks/restore_speed.py --sizes 48 --gray   # gray scans: gray path
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -86,7 +88,7 @@ def resolve_model(name: str, scratch: Path) -> tuple[str, str]:
     from daguerre.nn.generators.unet import UNetGenerator
     from daguerre.weights.checkpoint import ModelConfig, save_model
 
-    kwargs = {"in_channels": 4}  # the training config: RGB + defect mask, defaults otherwise
+    kwargs: dict[str, Any] = {"in_channels": 4}  # training config: RGB + defect mask
     net = UNetGenerator(**kwargs)
     config = ModelConfig("unet", kwargs, pad_multiple=2**5, extra={"mask_channel": True})
     folder = save_model(scratch / "random-unet", net, config)
@@ -162,7 +164,10 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     options = RestoreOptions(
         model=args.model, tile=args.tile, overlap=args.overlap, device="cpu", precision="fp32"
     )
-    img = torch.rand(3, height, width, generator=torch.Generator().manual_seed(0))
+    img = torch.rand(
+        1 if args.gray else 3, height, width, generator=torch.Generator().manual_seed(0)
+    )
+    img = img.expand(3, -1, -1).contiguous() if args.gray else img  # gray: the to_gray path
     side = args.tile or 512
     restore_tensor(img[:, :side, :side].clone(), options)  # load the model, pick kernels
     start = time.perf_counter()
@@ -176,10 +181,11 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     return row
 
 
-def run_child(args: argparse.Namespace, megapixels: float, model: str) -> dict[str, object]:
+def run_child(args: argparse.Namespace, megapixels: float, model: str) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", str(megapixels), "--model", model]
     command += ["--tile", str(args.tile), "--overlap", str(args.overlap)]
     command += ["--threads", str(args.threads)] + (["--io"] if megapixels == IO_SIZE else [])
+    command += ["--gray"] if args.gray else []
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{megapixels} MP child failed:\n{result.stderr}")
@@ -207,15 +213,16 @@ def report(args: argparse.Namespace, model: str, description: str) -> None:
     print(f"torch {torch.__version__}  git {git_sha()}  CPU threads {args.threads}  load {load}")
     print(f"model: {description}")
     print(f"cost: {per_pixel / 1e3:.1f} kFLOP/px ({FLOP_SIDE}x{FLOP_SIDE} FlopCounterMode)")
-    print(f"tile {args.tile}, overlap {args.overlap}, pad multiple {pad_multiple}")
+    kind = "gray (R=G=B)" if args.gray else "colour"
+    print(f"tile {args.tile}, overlap {args.overlap}, pad multiple {pad_multiple}; {kind} images")
     print(f"matmul 2048x2048 fp32: {matmul:.1f} GFLOP/s\n")
     print(f"{'MP':>4} {'size':>11} {'tiles':>5} {'tiledMP':>7} {'s':>7} {'MP/s':>6} "
           f"{'GFLOP/s':>7} {'%matmul':>7} {'peakMB':>7}  target")  # fmt: skip
     io_line = ""
     for megapixels in args.sizes:
         row = run_child(args, megapixels, model)
-        height, width = row["size"]  # type: ignore[misc]
-        seconds, rss = float(row["seconds"]), float(row["rss_bytes"])  # type: ignore[arg-type]
+        height, width = (int(side) for side in row["size"])
+        seconds, rss = float(row["seconds"]), float(row["rss_bytes"])
         tiles = len(plan_tiles(height, width, tile=args.tile, overlap=args.overlap))
         work = tiled_pixels(height, width, args.tile, args.overlap, pad_multiple)
         gflops = per_pixel * work / seconds / 1e9
@@ -245,6 +252,7 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=512, help="tile side (0 = whole image)")
     parser.add_argument("--overlap", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--gray", action="store_true", help="gray photos (R=G=B), as most scans")
     parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--io", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

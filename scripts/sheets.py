@@ -33,7 +33,9 @@ def grid(rows: list[tuple[str, list[Image.Image]]], header: list[str], side: int
     """Labelled grid: one row per (label, images), a header of column titles."""
     label_w, head_h, pad = 130, 22, 4
     cols = max(len(images) for _, images in rows)
-    sheet = Image.new("RGB", (label_w + cols * (side + pad), head_h + len(rows) * (side + pad)), "white")
+    sheet = Image.new(
+        "RGB", (label_w + cols * (side + pad), head_h + len(rows) * (side + pad)), "white"
+    )
     draw = ImageDraw.Draw(sheet)
     for col, title in enumerate(header):
         draw.text((label_w + col * (side + pad) + 4, 5), title, fill="black")
@@ -56,7 +58,9 @@ def degrade_sheet(out: Path, side: int = 176, seed: int = 7) -> None:
             gen = torch.Generator().manual_seed(seed * 1000 + index)
             images.append(thumbnail(run(op, photo[None], gen).image[0], side))
         rows.append((name, images))
-    real = [thumbnail(read_image(SHARED / "old" / name, max_pixels=None).rgb, side) for name in REAL_OLD]
+    real = [
+        thumbnail(read_image(SHARED / "old" / name, max_pixels=None).rgb, side) for name in REAL_OLD
+    ]
     rows.append(("REAL old scans", real))
     header = [f"photo {i + 1}" for i in range(len(PHOTOS))]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -65,18 +69,81 @@ def degrade_sheet(out: Path, side: int = 176, seed: int = 7) -> None:
 
 def save_small(sheet: Image.Image, out: Path) -> None:
     """PNG with an adaptive 256-colour palette: docs stay small in git."""
-    sheet.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(
-        out, optimize=True
+    sheet.quantize(
+        colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG
+    ).save(out, optimize=True)
+
+
+SCRATCHED = [
+    "bopb__old_w_scratch__a.png",
+    "bopb__old_w_scratch__b.png",
+    "bopb__old_w_scratch__c.png",
+    "bopb__old_w_scratch__d.png",
+    "1908FamilyPhoto.jpg",
+    "1920sFamilyPhoto.jpg",
+]
+
+
+def fit(rgb: torch.Tensor, width: int) -> Image.Image:
+    """Resize (keeping the aspect ratio) to ``width`` pixels wide."""
+    img = to_pil(rgb.clamp(0, 1))
+    return img.resize((width, max(1, round(img.height * width / img.width))), Image.LANCZOS)
+
+
+def scratch_sheet(out: Path, width: int = 300) -> None:
+    """Real scratched scans: input | detected mask | restored with scratches auto | without."""
+    from daguerre.pipelines.restore import RestoreOptions, restore_tensor
+    from daguerre.pipelines.scratches import DetectOptions, defect_mask, detect_defects
+
+    rows = []
+    for name in SCRATCHED:
+        rgb = read_image(SHARED / "old" / name).rgb
+        mask = defect_mask(detect_defects(rgb, DetectOptions()), 0.5, 2)
+        fixed = restore_tensor(rgb, RestoreOptions(), mask=mask)
+        plain = restore_tensor(rgb, RestoreOptions())
+        panels = [
+            fit(rgb, width),
+            fit(mask.expand(3, -1, -1), width),
+            fit(fixed, width),
+            fit(plain, width),
+        ]
+        rows.append((name.removeprefix("bopb__old_w_scratch__")[:14], panels))
+    header = ["input", "detected defects", "restore --scratches auto", "--scratches off"]
+    save_small(ragged_grid(rows, header, width), out)
+
+
+def ragged_grid(
+    rows: list[tuple[str, list[Image.Image]]], header: list[str], width: int
+) -> Image.Image:
+    """Like :func:`grid` but rows may have different heights."""
+    label_w, head_h, pad = 110, 22, 4
+    heights = [max(p.height for p in panels) for _, panels in rows]
+    cols = max(len(p) for _, p in rows)
+    sheet = Image.new(
+        "RGB", (label_w + cols * (width + pad), head_h + sum(heights) + pad * len(rows)), "white"
     )
+    draw = ImageDraw.Draw(sheet)
+    for col, title in enumerate(header):
+        draw.text((label_w + col * (width + pad) + 4, 5), title, fill="black")
+    y = head_h
+    for (label, panels), height in zip(rows, heights, strict=True):
+        draw.text((6, y + height // 2 - 6), label, fill="black")
+        for col, panel in enumerate(panels):
+            sheet.paste(panel, (label_w + col * (width + pad), y))
+        y += height + pad
+    return sheet
 
 
 def main() -> None:
+    """Command line entry."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("kind", choices=["degrade"])
+    parser.add_argument("kind", choices=["degrade", "scratches"])
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
     if args.kind == "degrade":
         degrade_sheet(args.out)
+    elif args.kind == "scratches":
+        scratch_sheet(args.out)
     print(args.out)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "age", "read_image", "restore", "write_image"]
+__all__ = ["__version__", "age", "read_image", "restore", "stylize", "write_image"]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,6 +23,10 @@ def __getattr__(name: str) -> Any:
         from daguerre.pipelines.age import age
 
         return age
+    if name == "stylize":
+        from daguerre.pipelines.stylize import stylize
+
+        return stylize
     if name == "restore":
         from daguerre.pipelines.restore import restore
 

@@ -72,3 +72,81 @@ def test_sharding_by_rank_and_skip_existing(tmp_path: Path, model: str) -> None:
     assert len(list((tmp_path / "out").iterdir())) == 4
     result = _restore(*args, "--skip-existing")
     assert result.exit_code == 0 and "4 skipped" in result.output
+
+
+# --- --scratches ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mask_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from tests.pipelines.models import save_random_model
+
+    return str(save_random_model(tmp_path_factory.mktemp("mask_model"), mask_channel=True))
+
+
+@pytest.fixture(scope="module")
+def detector(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from tests.pipelines.test_scratches import save_detector_model
+
+    return str(save_detector_model(tmp_path_factory.mktemp("detector")))
+
+
+def _photo(folder: Path, name: str = "photo.png") -> Path:
+    from daguerre.io.image import write_image
+
+    rgb = torch.rand(3, 32, 40, generator=torch.Generator().manual_seed(0))
+    return write_image(folder / name, rgb)
+
+
+def test_scratches_mask_file_changes_the_masked_pixels(tmp_path: Path, mask_model: str) -> None:
+    from daguerre.io.image import write_image
+
+    photo = _photo(tmp_path)
+    mask = torch.zeros(3, 32, 40)
+    mask[:, 10:14, 5:35] = 1.0
+    mask_file = write_image(tmp_path / "masks" / "m.png", mask)
+    args = [photo, "--model", mask_model]
+    assert _restore(*args, "-o", tmp_path / "off").exit_code == 0
+    result = _restore(*args, "-o", tmp_path / "on", "--scratches", mask_file)
+    assert result.exit_code == 0, result.output
+    off = read_image(tmp_path / "off" / "photo.png").rgb
+    on = read_image(tmp_path / "on" / "photo.png").rgb
+    assert (on - off)[:, 10:14, 5:35].abs().amax() > 2 / 255
+
+
+def test_scratches_auto_equals_detect_then_mask_folder(
+    tmp_path: Path, mask_model: str, detector: str
+) -> None:
+    photo = _photo(tmp_path / "in")
+    detected = runner.invoke(
+        app, ["detect", str(photo), "-o", str(tmp_path / "masks"), "--model", detector]
+    )
+    assert detected.exit_code == 0, detected.output
+    args = [photo, "--model", mask_model, "--scratch-model", detector]
+    assert _restore(*args, "-o", tmp_path / "auto", "--scratches", "auto").exit_code == 0
+    result = _restore(*args, "-o", tmp_path / "dir", "--scratches", tmp_path / "masks")
+    assert result.exit_code == 0, result.output
+    auto = read_image(tmp_path / "auto" / "photo.png").rgb
+    assert torch.equal(auto, read_image(tmp_path / "dir" / "photo.png").rgb)
+
+
+def test_scratches_usage_errors(tmp_path: Path, model: str, mask_model: str) -> None:
+    photo = _photo(tmp_path)
+    result = _restore(photo, "-o", tmp_path / "a", "--model", model, "--scratches", "auto")
+    assert result.exit_code == 2 and "no mask input" in result.output
+    result = _restore(photo, "-o", tmp_path / "b", "--model", mask_model, "--scratches", "nope")
+    assert result.exit_code == 2 and "not off, auto" in result.output
+    missing = ["--scratches", "auto", "--scratch-model", tmp_path / "none"]
+    result = _restore(photo, "-o", tmp_path / "c", "--model", mask_model, *missing)
+    assert result.exit_code == 2 and "scratch-model" in result.output
+
+
+def test_scratches_folder_without_this_mask_fails_that_file(
+    tmp_path: Path, mask_model: str
+) -> None:
+    photo = _photo(tmp_path / "in")
+    (tmp_path / "masks").mkdir()
+    result = _restore(
+        photo, "-o", tmp_path / "out", "--model", mask_model, "--scratches", tmp_path / "masks"
+    )
+    assert result.exit_code == 1 and "photo.png does not exist" in result.output

@@ -8,7 +8,16 @@ from daguerre.degrade.presets import PRESET_DESCRIPTIONS, PRESETS, build_preset,
 from daguerre.errors import UnknownNameError
 from tests.degrade.contract import make_image
 
-NAMES = ["unstructured", "realesrgan", "aged", "heavy", "scratches-only", "colorfade", "restore-mix"]
+NAMES = [
+    "unstructured",
+    "realesrgan",
+    "aged",
+    "heavy",
+    "scratches-only",
+    "colorfade",
+    "restore-mix",
+    "defects",
+]
 
 
 def test_registry_lists_every_preset_with_a_description() -> None:

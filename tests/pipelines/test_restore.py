@@ -71,7 +71,9 @@ def test_mask_model_uses_the_mask(mask_model: str) -> None:
 
 def test_mask_with_maskless_model_raises(random_model: str) -> None:
     with pytest.raises(ValueError, match="no mask input"):
-        restore_tensor(torch.rand(3, 8, 8), RestoreOptions(model=random_model), mask=torch.ones(1, 8, 8))
+        restore_tensor(
+            torch.rand(3, 8, 8), RestoreOptions(model=random_model), mask=torch.ones(1, 8, 8)
+        )
 
 
 def test_api_keeps_type_size_and_alpha(identity: str) -> None:
@@ -90,3 +92,35 @@ def test_unknown_model_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(CheckpointNotFoundError, match="not found"):
         restore_tensor(torch.rand(3, 8, 8), RestoreOptions(model=str(tmp_path / "none")))
+
+
+def test_scratches_option_reads_a_mask_file(mask_model: str, tmp_path: Path) -> None:
+    from daguerre.io.image import write_image
+
+    rgb = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(5))
+    mask = torch.zeros(1, 32, 32)
+    mask[:, 12:16, 4:28] = 1.0
+    write_image(tmp_path / "mask.png", mask.expand(3, -1, -1))
+    off = restore_tensor(rgb, RestoreOptions(model=mask_model))
+    options = RestoreOptions(model=mask_model, scratches=str(tmp_path / "mask.png"))
+    from_file = restore_tensor(rgb, options)
+    assert torch.equal(from_file, restore_tensor(rgb, RestoreOptions(model=mask_model), mask=mask))
+    assert (from_file - off)[:, 12:16, 4:28].abs().amax() > 1e-3
+
+
+def test_scratches_auto_runs_the_detector(mask_model: str, tmp_path: Path) -> None:
+    from daguerre.pipelines.scratches import DetectOptions, defect_mask, detect_defects
+    from tests.pipelines.test_scratches import save_detector_model
+
+    detector = str(save_detector_model(tmp_path / "detector"))
+    rgb = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(6))
+    options = RestoreOptions(model=mask_model, scratches="auto", scratch_model=detector)
+    auto = restore_tensor(rgb, options)
+    mask = defect_mask(detect_defects(rgb, DetectOptions(model=detector)), 0.5, 2)
+    assert 0 < mask.mean() < 1
+    assert torch.equal(auto, restore_tensor(rgb, RestoreOptions(model=mask_model), mask=mask))
+
+
+def test_scratches_with_maskless_model_raises(random_model: str) -> None:
+    with pytest.raises(ValueError, match="no mask input"):
+        restore_tensor(torch.rand(3, 8, 8), RestoreOptions(model=random_model, scratches="auto"))

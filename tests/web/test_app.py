@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def workdirs() -> WorkDirs:
+def workdirs() -> Iterator[WorkDirs]:
     dirs = WorkDirs()
     yield dirs
     dirs.close()
@@ -77,7 +78,9 @@ def test_restore_writes_full_size_in_original_format(
         assert result.meta.is_gray == source.meta.is_gray, key
     before, after = slider
     assert before.size == after.size == read_image(corpus[GOOD_KEYS[0]]).meta.size
-    assert [name for name, _, _ in previews] == [corpus[key].name for key in GOOD_KEYS]
+    assert [name for name, _, _ in previews] == [Path(p).name for p in downloads]
+    chosen = handlers.compare(previews[3][0], previews)
+    assert chosen is not None and chosen[0] is previews[3][1] and chosen[1] is previews[3][2]
 
 
 def test_every_bad_file_gives_its_one_line_reason(
@@ -108,7 +111,8 @@ def test_oversize_upload_is_refused(model: Path, workdirs: WorkDirs, tmp_path: P
     with pytest.warns(UserWarning, match="upload limit"):
         _, downloads, status, *_ = handlers.restore([str(big)], 1.0)
     assert downloads is None
-    assert "over the upload limit of 0.001 MB" in status
+    size_mb = f"{big.stat().st_size / 1e6:.3g}"
+    assert f"file is {size_mb} MB, over the upload limit of 0.001 MB" in status
 
 
 def test_pixel_limit_is_enforced(model: Path, workdirs: WorkDirs, tmp_path: Path) -> None:
@@ -164,7 +168,9 @@ def test_output_names_are_sanitized_and_unique(model: Path, tmp_path: Path) -> N
     assert sanitize_stem("<script>.png") == "script"
 
 
-def test_request_folders_are_removed(workdirs: WorkDirs, handlers: Handlers, tmp_path: Path) -> None:
+def test_request_folders_are_removed(
+    workdirs: WorkDirs, handlers: Handlers, tmp_path: Path
+) -> None:
     workdir = handlers.restore([str(_photo(tmp_path / "a.png"))], 0.5)[5]
     assert workdir is not None and Path(workdir).is_dir()
     handlers.cleanup(workdir)
@@ -186,6 +192,14 @@ def test_page_builds_with_both_tasks(handlers: Handlers, tmp_path: Path) -> None
     demo = build_app(handlers.settings, handlers.workdirs, examples=[_photo(tmp_path / "e.png")])
     names = {dep.get("api_name") for dep in demo.config["dependencies"]}
     assert {"restore", "age"} <= names
+    jobs = {fn.name: fn.concurrency_id for fn in demo.fns.values() if fn.name in names}
+    assert jobs["restore"] == jobs["age"]  # one queue: one job at a time across the tabs
+
+
+def test_bad_strength_from_an_api_caller_is_a_message(handlers: Handlers, tmp_path: Path) -> None:
+    with pytest.warns(UserWarning, match="strength"):
+        _, downloads, status, *_ = handlers.restore([str(_photo(tmp_path / "a.png"))], 2.0)
+    assert downloads is None and "strength must be in" in status
 
 
 def test_cli_stays_light_and_serve_is_registered() -> None:

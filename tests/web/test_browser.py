@@ -7,6 +7,7 @@ Playwright only drives the system browser: no browser is ever downloaded.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import re
@@ -31,6 +32,8 @@ def _require_browser() -> Any:
         from playwright import sync_api
     except ImportError:
         problem = "the playwright package is missing: pip install -e '.[dev]'"
+    if problem is None and importlib.util.find_spec("gradio") is None:
+        problem = "gradio is missing (the server needs it): pip install -e '.[dev]'"
     if problem is None and not CHROMIUM.is_file():
         problem = f"{CHROMIUM} is missing: run `bash scripts/install_browser.sh` (apt-get)"
     if problem is not None:
@@ -71,11 +74,21 @@ def _photo(path: Path, size: tuple[int, int], seed: int) -> Path:
     return path
 
 
+def _clear_upload(page: Any) -> None:
+    """Empty the upload area (after a refused upload, a first "Clear" ends the error state)."""
+    files = page.locator("#upload td.filename")
+    for _ in range(3):
+        if files.count() == 0:
+            return
+        # dispatch_event: the drop zone's own button can overlap the Clear icon
+        page.locator("#upload").get_by_role("button", name="Clear").first.dispatch_event("click")
+        page.wait_for_timeout(300)
+    assert files.count() == 0, "could not clear the upload area"
+
+
 def _upload(page: Any, path: Path) -> None:
     """Clear the upload area, then drop ``path`` into it (as a file chooser would)."""
-    clear = page.locator("#upload").get_by_role("button", name="Clear")
-    if clear.count():
-        clear.first.click()
+    _clear_upload(page)
     page.locator("#upload input[type=file]").set_input_files(str(path))
     page.locator(f'#upload td[aria-label="{path.name}"]').wait_for()
 
@@ -111,6 +124,11 @@ def test_restore_bad_file_and_keeps_serving(
     expect(page.locator("#status")).to_contain_text("corrupt")
     expect(page.locator("#status")).not_to_contain_text("Restored")  # the upload was cleared
     assert "Traceback" not in page.content()
+
+    huge = tmp_path / "huge.png"  # over --max-upload-mb 2: refused at upload time
+    huge.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(2_100_000))
+    page.locator("#upload input[type=file]").set_input_files(str(huge))
+    expect(page.get_by_text("exceed the maximum allowed size").first).to_be_visible()
 
     again = _restore_and_download(page, _photo(tmp_path / "second.jpg", (96, 200), 1))
     assert again.size == (96, 200)

@@ -19,12 +19,23 @@ from typing import Annotated
 import typer
 
 from daguerre import __version__
-from daguerre.cli import degrade_cmd, eval_cmd, restore_cmd, serve_cmd, train_cmd, weights_cmd
+from daguerre.cli import (
+    degrade_cmd,
+    detect_cmd,
+    eval_cmd,
+    restore_cmd,
+    serve_cmd,
+    stylize_cmd,
+    train_cmd,
+    weights_cmd,
+)
 from daguerre.errors import DaguerreError
 
 COMMANDS: tuple[ModuleType, ...] = (
     degrade_cmd,
     restore_cmd,
+    detect_cmd,
+    stylize_cmd,
     train_cmd,
     eval_cmd,
     serve_cmd,

@@ -40,7 +40,7 @@ eval_app = typer.Typer(help="Score models on your own photos.", no_args_is_help=
 
 SHEET_WIDTH = 1600  # px
 DEFAULT_SHEET_COUNT = {"paired": 6, "real": 12}
-INPUT_LABEL = {"paired": "degraded", "real": "original"}
+INPUT_LABEL = {"paired": "degraded", "real": "original (NIQE: lower is better)"}
 
 CleanOpt = Annotated[
     Path | None,
@@ -238,7 +238,7 @@ def _caption(scores: Any) -> str:
     if "psnr" in scores:
         return f"PSNR {scores['psnr']:.2f} dB  SSIM {scores['ssim']:.3f}"
     if "niqe" in scores:
-        return f"NIQE {scores['niqe']:.2f} (lower is better)"
+        return f"NIQE {scores['niqe']:.2f}"
     return "reference"
 
 

@@ -41,6 +41,18 @@ ModelOpt = Annotated[
 ThreadsOpt = Annotated[
     int, typer.Option("--threads", min=0, help="CPU threads for torch; 0 = torch's default.")
 ]
+ScratchesOpt = Annotated[
+    str,
+    typer.Option(
+        "--scratches",
+        help="Defects to inpaint: off; auto (detect scratches, dust, tears); a mask file "
+        "(white = damaged, the photo's size); or a folder of <stem>.png masks, e.g. from "
+        "`daguerre detect`. Needs a model with a mask input.",
+    ),
+]
+ScratchModelOpt = Annotated[
+    str, typer.Option("--scratch-model", help="Detector for --scratches auto (name or folder).")
+]
 
 
 def restore(
@@ -53,6 +65,8 @@ def restore(
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = Precision.auto,
     threads: ThreadsOpt = 0,
+    scratches: ScratchesOpt = "off",
+    scratch_model: ScratchModelOpt = "scratch",
     recursive: RecursiveOpt = False,
     fmt: FormatOpt = OutputFormat.png,
     quality: QualityOpt = 95,
@@ -62,7 +76,8 @@ def restore(
     """Restore old photos: fading, colour casts, blur, grain, JPEG damage, light defects.
 
     Writes OUT/<stem>.<format> per input at the input's pixel size; 16-bit, alpha, gray and
-    ICC are kept. Runs tile by tile, so any image size fits in bounded memory.
+    ICC are kept. Runs tile by tile, so any image size fits in bounded memory. With
+    --scratches auto or a mask, the model also inpaints the marked scratches, dust and tears.
 
     Exit codes: 0 all done, 1 some files failed, 2 usage error, 130 interrupted.
     """
@@ -76,14 +91,16 @@ def restore(
     try:
         options = RestoreOptions(
             strength=strength, model=model, tile=tile, overlap=overlap,
-            device=device, precision=precision.value,
+            device=device, precision=precision.value, scratches=scratches,
+            scratch_model=scratch_model,
         )  # fmt: skip
     except (DaguerreError, ValueError) as err:
         raise typer.BadParameter(str(err), param_hint="'--tile'/'--overlap'") from None
     try:  # load once up front: a missing model is a usage error, not a per-file failure
-        load_restorer(model, str(resolve_device(device)))
+        loaded = load_restorer(model, str(resolve_device(device)))
     except DaguerreError as err:
         raise typer.BadParameter(str(err), param_hint="'--model'") from None
+    _check_scratches(options, mask_channel=loaded.mask_channel)
     report = run_batch(
         inputs,
         out_dir,
@@ -99,12 +116,48 @@ def restore(
     exit_with(report)
 
 
+def _check_scratches(options: RestoreOptions, *, mask_channel: bool) -> None:
+    """Refuse an unusable ``--scratches`` before any file is read (usage errors, exit 2)."""
+    from pathlib import Path
+
+    from daguerre.errors import DaguerreError
+    from daguerre.infer.device import resolve_device
+    from daguerre.pipelines.scratches import load_detector
+
+    if options.scratches == "off":
+        return
+    if not mask_channel:
+        raise typer.BadParameter(
+            f"model '{options.model}' has no mask input, so it cannot inpaint a defect mask; "
+            "use --scratches off or a model trained with a mask channel",
+            param_hint="'--scratches'",
+        )
+    if options.scratches == "auto":
+        try:
+            load_detector(options.scratch_model, str(resolve_device(options.device)))
+        except DaguerreError as err:
+            raise typer.BadParameter(str(err), param_hint="'--scratch-model'") from None
+    elif not Path(options.scratches).exists():
+        raise typer.BadParameter(
+            f"'{options.scratches}' is not off, auto, a mask file or a folder of masks",
+            param_hint="'--scratches'",
+        )
+
+
 def _make_process(options: RestoreOptions) -> Process:
     from daguerre.cli.batch import ImageOutput
     from daguerre.pipelines.restore import restore_tensor
+    from daguerre.pipelines.scratches import resolve_scratch_mask
+
+    detect = options.detect_options()
 
     def process(item: BatchItem, loaded: LoadedImage) -> list[Output]:
-        return [ImageOutput(rgb=restore_tensor(loaded.rgb, options), alpha=loaded.alpha)]
+        spec = options.scratches
+        mask = resolve_scratch_mask(
+            spec, loaded.rgb, image_path=item.path, options=detect, key=item.key
+        )
+        restored = restore_tensor(loaded.rgb, options, mask=mask)
+        return [ImageOutput(rgb=restored, alpha=loaded.alpha)]
 
     return process
 

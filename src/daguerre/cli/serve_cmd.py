@@ -53,11 +53,14 @@ def serve(
     model: ModelOpt = "restore",
     max_upload_mb: MaxUploadOpt = 50.0,
     max_pixels: MaxPixelsOpt = 25_000_000,
+    scratch_model: Annotated[
+        str, typer.Option("--scratch-model", help="Defect detector for scratch removal.")
+    ] = "scratch",
 ) -> None:
-    """Start the local web page: upload photos, restore or age them, download the results.
+    r"""Start the local web page: upload photos, restore or age them, download the results.
 
-    Open the printed address in a browser; stop with Ctrl-C. Requires the web extra
-    (pip install "daguerre[web]").
+    Open the printed address in a browser; stop with Ctrl-C. Needs gradio:
+    pip install "daguerre\[web]".
     """
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # never phone home
     try:
@@ -73,7 +76,9 @@ def serve(
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own startup checks
     if not _is_loopback(host):
         logger.warning("listening on %s: other computers on the network can use this page", host)
-    settings = WebSettings(model=model, max_upload_mb=max_upload_mb, max_pixels=max_pixels)
+    settings = WebSettings(
+        model=model, max_upload_mb=max_upload_mb, max_pixels=max_pixels, scratch_model=scratch_model
+    )
     problem = model_problem(model)
     if problem is not None:
         logger.warning("%s; the Restore tab is disabled (Age still works)", problem)

@@ -1,4 +1,4 @@
-"""``daguerre train restore``: train the restoration GAN on any folder of clean photos.
+"""``daguerre train restore|scratch``: train the restoration GAN or the scratch detector.
 
 Runs unchanged under ``torchrun --nproc_per_node=N -m daguerre train restore ...`` (DDP).
 """
@@ -63,6 +63,84 @@ def restore(
     cfg = load_config(TrainConfig, config, [*paths, *(overrides or [])])
     _setup_logging(out)
     train_restore(cfg, out, device=device, resume=resume)
+
+
+@train_app.command("scratch")
+def scratch(
+    data: Annotated[
+        list[Path], typer.Option("--data", help="Folder(s) of clean photos.", exists=True)
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoints, logs).")],
+    val: Annotated[
+        list[Path] | None, typer.Option("--val", help="Validation folder(s).", exists=True)
+    ] = None,
+    config: ConfigOpt = None,
+    overrides: SetOpt = None,
+    resume: ResumeOpt = False,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Train the scratch/dust/tear detector on clean photos damaged on the fly."""
+    from daguerre.config import load_config
+    from daguerre.train.scratch import ScratchTrainConfig, train_scratch
+
+    paths = [f"data.train={[str(p) for p in data]}"]
+    if val:
+        paths.append(f"data.val={[str(p) for p in val]}")
+    cfg = load_config(ScratchTrainConfig, config, [*paths, *(overrides or [])])
+    _setup_logging(out)
+    train_scratch(cfg, out, device=device, resume=resume)
+
+
+@train_app.command("style")
+def style(
+    domain_a: Annotated[
+        list[Path],
+        typer.Option("--a", help="Domain A (the photos): folder(s) or image file(s).", exists=True),
+    ],
+    domain_b: Annotated[
+        list[Path],
+        typer.Option(
+            "--b", help="Domain B (the style): folder(s), or a single painting.", exists=True
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoints, logs).")],
+    config: ConfigOpt = None,
+    overrides: SetOpt = None,
+    resume: ResumeOpt = False,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Train an unpaired A->B style (CycleGAN); the result is RUN/style for `stylize --style`."""
+    from daguerre.config import load_config
+    from daguerre.train.cyclegan import CycleGANConfig, train_style
+
+    paths = [f"data.a={[str(p) for p in domain_a]}", f"data.b={[str(p) for p in domain_b]}"]
+    cfg = load_config(CycleGANConfig, config, [*paths, *(overrides or [])])
+    _setup_logging(out)
+    train_style(cfg, out, device=device, resume=resume)
+
+
+@train_app.command("adain")
+def adain(
+    content: Annotated[
+        list[Path], typer.Option("--content", help="Folder(s) of content photos.", exists=True)
+    ],
+    style: Annotated[
+        list[Path], typer.Option("--style", help="Folder(s) or file(s) of paintings.", exists=True)
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoints, logs).")],
+    config: ConfigOpt = None,
+    overrides: SetOpt = None,
+    resume: ResumeOpt = False,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Train the AdaIN decoder for painting mode; the result is RUN/adain (--adain-model)."""
+    from daguerre.config import load_config
+    from daguerre.train.adain import AdaINTrainConfig, train_adain
+
+    paths = [f"data.content={[str(p) for p in content]}", f"data.style={[str(p) for p in style]}"]
+    cfg = load_config(AdaINTrainConfig, config, [*paths, *(overrides or [])])
+    _setup_logging(out)
+    train_adain(cfg, out, device=device, resume=resume)
 
 
 def register(app: typer.Typer) -> None:

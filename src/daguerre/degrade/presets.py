@@ -161,6 +161,36 @@ def scratches_only() -> Op:
     return Sequential([Scratches(), Maybe(Dust(), 0.7), Maybe(Creases(), 0.2)])
 
 
+def defects() -> Op:
+    """Detector training: an aged print with defects on nearly every image (~98 %), scanned.
+
+    The look comes from :func:`aged` so the detector learns defects on old-looking photos,
+    grain and paper texture included, rather than on clean ones. Silvering, vignetting and
+    uneven exposure carry no mask: the detector must learn to leave them alone.
+    """
+    return Sequential(
+        [
+            Maybe(Grayscale(), 0.6),
+            Maybe(GaussianBlur(sizes=(3, 5), sigma=(0.4, 1.2)), 0.4),
+            Maybe(FilmGrain(), 0.7),
+            Maybe(Sepia(), 0.4),
+            Maybe(Yellowing(), 0.5),
+            Maybe(Fade(), 0.6),
+            Maybe(Vignette(), 0.3),
+            Maybe(UnevenExposure(), 0.3),
+            Maybe(PaperTexture(), 0.4),
+            Maybe(Silvering(), 0.1),
+            Maybe(Scratches(count=(1, 10), width=(0.5, 2.0)), 0.85),  # thin hairlines to thick
+            Maybe(Dust(density=(10.0, 300.0)), 0.7),
+            Maybe(Creases(count=(1, 3)), 0.25),
+            Maybe(Tears(), 0.15),
+            Maybe(Foxing(), 0.2),
+            Maybe(WaterStains(), 0.15),
+            *_scan(blur=1.0, noise=6.0, quality=(50, 95), p=0.6),
+        ]
+    )
+
+
 def colorfade() -> Op:
     """A 1960s-80s colour print: dye fading (cyan first, pink cast), mild grain, soft scan."""
     return Sequential(
@@ -193,6 +223,7 @@ PRESETS: dict[str, Callable[[], Op]] = {
     "scratches-only": scratches_only,
     "colorfade": colorfade,
     "restore-mix": restore_mix,
+    "defects": defects,
 }
 """Preset name -> factory of a fresh degradation."""
 
@@ -204,6 +235,7 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "scratches-only": "scratches on every image, dust and creases sometimes (detector labels)",
     "colorfade": "faded colour print: dye loss with a red-pink cast, mild grain",
     "restore-mix": "training mix: unstructured 30%, aged 40%, heavy/realesrgan/colorfade 10% each",
+    "defects": "aged print with scratches, dust, creases, tears, stains on ~98% (detector labels)",
 }
 """One line per preset, for ``--help`` texts and logs."""
 

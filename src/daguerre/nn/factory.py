@@ -13,12 +13,20 @@ from typing import Any
 from torch import nn
 
 from daguerre.errors import ConfigError, UnknownNameError
+from daguerre.nn.adain import AdaINNet
 from daguerre.nn.discriminators.multiscale import MultiScaleDiscriminator
 from daguerre.nn.discriminators.patchgan import PatchDiscriminator
+from daguerre.nn.generators.multiscale import MultiScaleResNetGenerator
+from daguerre.nn.generators.resnet import ResNetGenerator
 from daguerre.nn.generators.unet import UNetGenerator
+from daguerre.nn.scratch_unet import ScratchUNet
 
 GENERATORS: dict[str, type[nn.Module]] = {
     "unet": UNetGenerator,
+    "resnet": ResNetGenerator,
+    "multiscale_resnet": MultiScaleResNetGenerator,
+    "adain": AdaINNet,
+    "scratch_unet": ScratchUNet,
 }
 
 DISCRIMINATORS: dict[str, type[nn.Module]] = {

@@ -9,12 +9,15 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
 from daguerre.infer import TileConfig, resolve_device, resolve_precision, run_tiled
 from daguerre.pipelines.convert import from_any, looks_gray, to_gray, to_like
+
+if TYPE_CHECKING:
+    from daguerre.pipelines.scratches import DetectOptions
 
 ImageT = TypeVar("ImageT")
 
@@ -32,6 +35,10 @@ class RestoreOptions:
         overlap: pixels shared by neighbouring tiles (blended).
         device: "auto", "cpu", "cuda", "cuda:1", "mps".
         precision: "auto" (fp16 on CUDA, fp32 elsewhere), "fp32", "fp16", "bf16".
+        scratches: where the defect mask comes from when none is passed to
+            :func:`restore_tensor`: "off", "auto" (the scratch detector) or a mask file
+            (white = damaged); see :func:`daguerre.pipelines.scratches.resolve_scratch_mask`.
+        scratch_model: the detector used by ``scratches="auto"``.
     """
 
     strength: float = 1.0
@@ -40,6 +47,8 @@ class RestoreOptions:
     overlap: int = 32
     device: str = "auto"
     precision: str = "auto"
+    scratches: str = "off"
+    scratch_model: str = "scratch"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
@@ -52,6 +61,15 @@ class RestoreOptions:
         return TileConfig(
             tile=self.tile, overlap=self.overlap, min_tile=max(min_tile, self.overlap + 1)
         )
+
+    def detect_options(self) -> DetectOptions:
+        """Settings for the scratch detector (same tiling, device and precision)."""
+        from daguerre.pipelines.scratches import DetectOptions
+
+        return DetectOptions(
+            model=self.scratch_model, tile=self.tile, overlap=self.overlap,
+            device=self.device, precision=self.precision,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,17 @@ def _with_empty_mask(net: torch.nn.Module) -> Any:
         return net(torch.cat([x, x.new_zeros(x.shape[0], 1, *x.shape[2:])], dim=1))
 
     return forward
+
+
+def _mask_from_options(
+    rgb: torch.Tensor, options: RestoreOptions, loaded: LoadedRestorer
+) -> torch.Tensor | None:
+    """The defect mask ``options.scratches`` asks for (checked against the model first)."""
+    if not loaded.mask_channel:
+        raise ValueError(f"model '{options.model}' has no mask input; use scratches='off' with it")
+    from daguerre.pipelines.scratches import resolve_scratch_mask
+
+    return resolve_scratch_mask(options.scratches, rgb, options=options.detect_options())
 
 
 def _pad_to_min(x: torch.Tensor, side: int) -> torch.Tensor:
@@ -111,11 +140,14 @@ def restore_tensor(
         rgb: the photo.
         options: model, strength, tiling, device.
         mask: optional defect mask ``(1,H,W)``/``(B,1,H,W)``, 1 = damaged (scratch, dust,
-            tear): a model with a mask input channel inpaints those pixels.
+            tear): a model with a mask input channel inpaints those pixels. Without one,
+            ``options.scratches`` says where a mask comes from ("off": none).
         progress: called as ``progress(done, total)`` per tile.
 
     Raises:
-        ValueError: a mask was given to a model without a mask input.
+        ValueError: a mask (or ``scratches`` other than "off") with a model without a mask
+            input.
+        DaguerreError: ``options.scratches`` names no mask file, or the mask does not fit.
 
     Example:
         >>> out = restore_tensor(torch.rand(3, 40, 56), RestoreOptions(strength=0.0))
@@ -128,11 +160,13 @@ def restore_tensor(
     device = resolve_device(options.device)
     loaded = load_restorer(str(options.model), str(device))
     model: Any = loaded.net
+    if mask is None and options.scratches != "off":
+        mask = _mask_from_options(rgb, options, loaded)
     net_input = rgb
-    if loaded.mask_channel and mask is None:
-        model = _with_empty_mask(loaded.net)
-    elif loaded.mask_channel:
+    if loaded.mask_channel and mask is not None:
         net_input = torch.cat([rgb, mask.to(rgb.dtype)], dim=-3)
+    elif loaded.mask_channel:
+        model = _with_empty_mask(loaded.net)
     elif mask is not None:
         raise ValueError(f"model '{options.model}' has no mask input; it cannot use a defect mask")
     tiles = options.tiles()
@@ -169,7 +203,8 @@ def restore(
             ``HxWx3`` numpy array (uint8 in -> uint8 out; float in [0,1] -> float).
         strength: 0..1 blend between input and full restoration.
         model: shipped model name or model folder.
-        **kwargs: further :class:`RestoreOptions` fields (tile, overlap, device, precision).
+        **kwargs: further :class:`RestoreOptions` fields (tile, overlap, device, precision,
+            scratches, scratch_model).
 
     Returns:
         The restored image, same type and pixel size as ``image``; alpha is carried through.

@@ -33,15 +33,18 @@ from daguerre.web.jobs import (
     model_problem,
     restore_task,
     run_job,
+    scratch_problem,
 )
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Handlers", "build_app", "format_report"]
 
-Previews = list[tuple[str, Any, Any]]  # (name, before PIL image, after PIL image)
+Previews = list[tuple[str, Any, Any]]  # (output name, before PIL image, after PIL image)
 Outputs = tuple[Any, list[str] | None, str, Any, Previews, str | None]
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+# Inline Markdown syntax; names never start a line (each line starts with a mark), so the
+# block-level characters (#, -, +, 1.) need no escaping.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$])")
 _WORDS = {"restored": ("Restoring", "Restored"), "aged": ("Ageing", "Aged")}  # progress, summary
 # Gradio spots the progress parameter by its default; one shared instance is what a
 # per-function `gr.Progress()` default is too (its callback is per request).
@@ -70,7 +73,7 @@ def format_report(report: JobReport, done: str) -> str:
         for result in ok:
             width, height = result.size or (0, 0)
             output = result.output.name if result.output else ""
-            lines.append(f"- {_escape(result.name)} → {_escape(output)} ({width}×{height})")
+            lines.append(f"- ✓ {_escape(result.name)} → {_escape(output)} ({width}×{height})")
         sections.append("\n".join(lines))
     if report.errors:
         lines = [f"**Could not process {len(report.errors)} file(s):**"]
@@ -92,13 +95,22 @@ class Handlers:
         self.workdirs = workdirs
 
     def restore(
-        self, files: list[str] | None, strength: float, progress: Any = _PROGRESS
+        self,
+        files: list[str] | None,
+        strength: float,
+        scratches: bool = False,
+        progress: Any = _PROGRESS,
     ) -> Outputs:
-        """Restore the uploads with ``strength`` in [0, 1]."""
+        """Restore the uploads with ``strength`` in [0, 1], optionally removing scratches."""
         problem = model_problem(self.settings.model)
         if problem is not None:
             return self._message(f"⚠️ {problem}", toast=True)
-        task = restore_task(self.settings, float(strength))
+        if scratches and (why := scratch_problem(self.settings)) is not None:
+            return self._message(f"⚠️ scratch removal unavailable: {why}", toast=True)
+        try:
+            task = restore_task(self.settings, float(strength), bool(scratches))
+        except ValueError as err:  # strength outside [0, 1] (API callers)
+            return self._message(f"⚠️ {err}", toast=True)
         return self._run(files, task, "restored", progress)
 
     def age(
@@ -117,7 +129,7 @@ class Handlers:
         return self._run(files, task, "aged", progress)
 
     def compare(self, name: str | None, previews: Previews | None) -> Any:
-        """The before/after pair of the result called ``name``."""
+        """The before/after pair of the result written as ``name``."""
         for entry_name, before, after in previews or []:
             if entry_name == name:
                 return (before, after)
@@ -149,7 +161,8 @@ class Handlers:
         if report.errors:
             _toast("; ".join(report.errors))
         ok = report.succeeded
-        previews: Previews = [(r.name, r.before, r.after) for r in ok]
+        # keyed by output name: unique within a request, unlike upload names
+        previews: Previews = [(r.output.name, r.before, r.after) for r in ok if r.output]
         first = (previews[0][1], previews[0][2]) if previews else None
         names = [name for name, _, _ in previews]
         compare = gr.update(choices=names, value=names[0] if names else None, visible=len(ok) > 1)
@@ -189,10 +202,17 @@ def _restore_tab(settings: WebSettings) -> tuple[gr.Button, list[Any]]:
                 elem_id="model-missing",
             )
         strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength (0 = unchanged)")
+        scratch_off = scratch_problem(settings)
+        scratches = gr.Checkbox(
+            value=scratch_off is None,
+            interactive=scratch_off is None,
+            label="Remove scratches, dust and tears"
+            + ("" if scratch_off is None else f" (unavailable: {_escape(scratch_off)})"),
+        )
         button = gr.Button(
             "Restore", variant="primary", elem_id="restore-btn", interactive=problem is None
         )
-    return button, [strength]
+    return button, [strength, scratches]
 
 
 def _age_tab() -> tuple[gr.Button, list[Any]]:
@@ -251,10 +271,16 @@ def build_app(
         for (button, inputs), fn, name in zip(
             tabs, (handlers.restore, handlers.age), ("restore", "age"), strict=True
         ):
-            button.click(fn, [upload, *inputs], outputs, api_name=name).then(
-                handlers.cleanup, [workdir], None, queue=False, api_visibility="private"
+            # One shared queue for every task: one job at a time, whatever the tab.
+            event = button.click(
+                fn, [upload, *inputs], outputs, api_name=name, concurrency_id="jobs"
             )
+            event.then(handlers.cleanup, [workdir], None, queue=False, api_visibility="private")
         out["compare"].change(
-            handlers.compare, [out["compare"], previews], out["slider"], api_visibility="private"
+            handlers.compare,
+            [out["compare"], previews],
+            out["slider"],
+            queue=False,
+            api_visibility="private",
         )
     return demo

@@ -51,11 +51,16 @@ def tiny_model(folder: Path) -> Path:
 
     It is residual, so its output stays close to its input: enough to exercise the page.
     """
-    from daguerre.nn.generators.unet import UNetGenerator
+    from daguerre.nn.factory import build_generator
     from daguerre.weights.checkpoint import ModelConfig, save_model
 
-    kwargs = {"base_channels": 8, "depth": 2, "max_channels": 16, "bottleneck_blocks": 1}
-    net = UNetGenerator(**kwargs)
+    kwargs = {
+        "base_channels": 8,
+        "depth": 2,
+        "max_channels": 16,
+        "bottleneck_blocks": 1,
+    }
+    net = build_generator("unet", kwargs)
     return save_model(folder, net, ModelConfig(arch="unet", kwargs=kwargs, pad_multiple=4))
 
 

@@ -66,6 +66,7 @@ class WebSettings:
         tile: tile side for restoration, pixels (bounds memory on big scans).
         device: torch device for restoration ("auto", "cpu", "cuda", ...).
         preview_side: longest side, pixels, of the before/after previews shown in the page.
+        scratch_model: the defect detector used when scratch removal is ticked.
     """
 
     model: str = "restore"
@@ -74,6 +75,7 @@ class WebSettings:
     tile: int = 512
     device: str = "auto"
     preview_side: int = 1024
+    scratch_model: str = "scratch"
 
     def __post_init__(self) -> None:
         if self.max_upload_mb <= 0:
@@ -131,12 +133,21 @@ class JobReport:
 # --- tasks ----------------------------------------------------------------------------------
 
 
-def restore_task(settings: WebSettings, strength: float) -> Task:
-    """A task running :func:`daguerre.pipelines.restore.restore_tensor` with ``strength``."""
+def restore_task(settings: WebSettings, strength: float, scratches: bool = False) -> Task:
+    """A task running :func:`daguerre.pipelines.restore.restore_tensor` with ``strength``.
+
+    With ``scratches`` the defect detector finds scratches, dust and tears first and the
+    restorer inpaints them.
+    """
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
 
     options = RestoreOptions(
-        strength=strength, model=settings.model, tile=settings.tile, device=settings.device
+        strength=strength,
+        model=settings.model,
+        tile=settings.tile,
+        device=settings.device,
+        scratches="auto" if scratches else "off",
+        scratch_model=settings.scratch_model,
     )
 
     def task(loaded: LoadedImage, stem: str, progress: Callable[[float], None]) -> torch.Tensor:
@@ -146,6 +157,22 @@ def restore_task(settings: WebSettings, strength: float) -> Task:
         return restore_tensor(loaded.rgb, options, progress=on_tile)
 
     return task
+
+
+def scratch_problem(settings: WebSettings) -> str | None:
+    """Why scratch removal is unavailable (no detector, or a restorer without mask input)."""
+    from daguerre.errors import DaguerreError
+    from daguerre.weights import model_dir
+    from daguerre.weights.checkpoint import read_config
+
+    try:
+        restorer = read_config(model_dir(settings.model))
+        model_dir(settings.scratch_model)
+    except DaguerreError as err:
+        return str(err)
+    if not restorer.extra.get("mask_channel", False):
+        return f"model '{settings.model}' cannot inpaint (no mask input)"
+    return None
 
 
 def age_task(preset: str, seed: int, strength: float) -> Task:
@@ -237,7 +264,7 @@ def _check_size(path: Path, settings: WebSettings) -> None:
     if size > settings.max_upload_bytes:
         raise ImageReadError(
             path,
-            f"file is {size / 1e6:.1f} MB, over the upload limit of {settings.max_upload_mb:g} MB",
+            f"file is {size / 1e6:.3g} MB, over the upload limit of {settings.max_upload_mb:g} MB",
         )
 
 
