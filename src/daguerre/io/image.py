@@ -5,20 +5,19 @@ decoded data type (never from pixel values), splits alpha off, and turns gray, p
 1-bit and CMYK files into RGB. Pillow decodes everything except 16-bit colour PNG/TIFF,
 which Pillow reduces to 8 bits; those go through OpenCV. Writing is atomic: the file is
 encoded into a hidden temporary file in the target folder and renamed over the target.
-``uint8``/``uint16`` arrays exist only inside this module (STYLE.md rule 4).
+``uint8``/``uint16`` arrays exist only inside this module and its private helpers
+:mod:`daguerre.io._codecs` (decode routes, EXIF, encoders, atomic write) and
+:mod:`daguerre.io._pixels` (arrays <-> tensors) (STYLE.md rule 4).
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import os
-import secrets
 import struct
 import threading
 import warnings
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +26,21 @@ from typing import BinaryIO
 import cv2
 import numpy as np
 import torch
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 from daguerre.errors import ConfigError, DecompressionBombError, ImageReadError, ImageWriteError
+from daguerre.io._codecs import (
+    _atomic_write,
+    _clean_exif,
+    _decode_cv2,
+    _exif_without_orientation,
+    _opencv_route,
+    _orient_array,
+    _orientation,
+    _png16_bytes,
+)
+from daguerre.io._pixels import _pil_pixels, _to_pixels, _to_tensors
 from daguerre.io.meta import ImageMeta
 
 logger = logging.getLogger(__name__)
@@ -45,11 +55,9 @@ _WRITE_FORMATS = {
 }  # fmt: skip
 _ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP"})
 _DEPTH16_FORMATS = frozenset({"PNG", "TIFF"})
-_ORIENTATION_TAG = 0x0112
 # Pillow raises its own errors for corrupt data; these are the documented ones plus those
 # its plugins leak on malformed headers. Anything else is a bug and propagates.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, struct.error)
-_ENCODE_ERRORS = (OSError, ValueError, KeyError, TypeError, cv2.error)
 _PILLOW_LIMIT_LOCK = threading.Lock()
 
 
@@ -202,125 +210,7 @@ def _decode(source: Path, image: Image.Image) -> tuple[np.ndarray, ImageMeta]:
     return pixels, meta
 
 
-def _opencv_route(source: Path, image: Image.Image) -> tuple[bool, bool]:
-    """Whether the file is 16-bit colour PNG/TIFF, which Pillow cuts to 8 bits.
-
-    Returns:
-        ``(use_opencv, header_says_gray)``. Pillow's ``RGB``, ``RGBA`` and ``LA`` modes
-        are 8-bit; 16-bit gray without alpha decodes exactly as ``I;16``.
-    """
-    if image.mode not in ("RGB", "RGBA", "LA"):
-        return False, False  # I;16 is exact; CMYK, P, 1, ... are 8-bit or need Pillow
-    if image.format == "PNG":
-        with source.open("rb") as handle:
-            header = handle.read(26)
-        if len(header) < 26 or header[24] != 16:  # IHDR bit-depth byte
-            return False, False
-        return True, header[25] in (0, 4)  # PNG colour types 0/4: gray, gray+alpha
-    if image.format == "TIFF":
-        bits = image.tag_v2.get(258, 8)  # type: ignore[attr-defined]  # BitsPerSample
-        if max(bits if isinstance(bits, tuple) else (bits,)) != 16:
-            return False, False
-        return True, image.tag_v2.get(262) in (0, 1)  # type: ignore[attr-defined]  # gray
-    return False, False
-
-
-def _decode_cv2(source: Path) -> np.ndarray:
-    """Decode with OpenCV, unchanged depth: (H, W, C) uint16 in RGB(A) order."""
-    decoded = cv2.imdecode(np.fromfile(source, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    if decoded is None:
-        raise OSError("OpenCV could not decode it")
-    if decoded.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"unsupported sample type {decoded.dtype}")
-    if decoded.ndim == 2:
-        return decoded[:, :, None]
-    order = {2: [0, 1], 3: [2, 1, 0], 4: [2, 1, 0, 3]}[decoded.shape[2]]  # BGR(A) -> RGB(A)
-    return np.ascontiguousarray(decoded[:, :, order])
-
-
-def _orient_array(pixels: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF orientation (1-8) to (H, W, C) pixels, like ``ImageOps.exif_transpose``."""
-    ops: dict[int, Callable[[np.ndarray], np.ndarray]] = {
-        2: lambda a: a[:, ::-1],
-        3: lambda a: a[::-1, ::-1],
-        4: lambda a: a[::-1],
-        5: lambda a: a.transpose(1, 0, 2),
-        6: lambda a: np.rot90(a, k=-1),  # 90 degrees clockwise
-        7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
-        8: lambda a: np.rot90(a, k=1),  # 90 degrees counter-clockwise
-    }
-    op = ops.get(orientation)
-    return pixels if op is None else np.ascontiguousarray(op(pixels))
-
-
-def _orientation(image: Image.Image) -> int:
-    """EXIF orientation from the header, without letting Pillow decode the pixels."""
-    if image.format == "PNG" and "exif" not in image.info:
-        return 1  # PngImageFile.getexif() would decode the whole image to look further
-    return int(image.getexif().get(_ORIENTATION_TAG, 1))
-
-
-def _exif_without_orientation(image: Image.Image) -> bytes | None:
-    """EXIF bytes minus the orientation tag (pixels are upright), or ``None``."""
-    if not image.info.get("exif"):
-        return None
-    exif = image.getexif()
-    exif.pop(_ORIENTATION_TAG, None)
-    return exif.tobytes() if len(exif) else None
-
-
 # ---------------------------------------------------------------- arrays and tensors
-
-
-def _pil_pixels(image: Image.Image) -> tuple[np.ndarray, bool]:
-    """Pillow image -> ((H, W, C) uint8/uint16 with C in 1..4, is_gray)."""
-    mode = image.mode
-    if mode == "CMYK":
-        return _cmyk_to_rgb(image), False
-    if mode == "F":
-        raise ValueError("32-bit float images (mode F) are not supported")
-    transparent = "transparency" in image.info
-    if mode == "1" or (mode == "L" and transparent):
-        image = image.convert("LA" if transparent else "L")
-    elif mode not in ("L", "LA", "I", "RGB", "RGBA") and not mode.startswith("I;16"):
-        keep_alpha = transparent or "A" in image.getbands()
-        image = image.convert("RGBA" if keep_alpha else "RGB")  # P, PA, YCbCr, LAB, ...
-    elif mode == "RGB" and transparent:
-        image = image.convert("RGBA")
-    pixels = np.asarray(image)
-    if image.mode == "I":  # 32-bit container of 16-bit data (older Pillow, some TIFFs)
-        pixels = np.clip(pixels, 0, 65535)
-    if pixels.dtype != np.uint8:
-        pixels = pixels.astype(np.uint16)
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, None]
-    return pixels, pixels.shape[2] <= 2
-
-
-def _cmyk_to_rgb(image: Image.Image) -> np.ndarray:
-    """CMYK -> (H, W, 3) uint8 RGB: through the embedded ICC profile when there is one."""
-    icc = image.info.get("icc_profile")
-    if icc:
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-            converted = ImageCms.profileToProfile(image, source, srgb, outputMode="RGB")
-            return np.asarray(converted)
-        except (ImageCms.PyCMSError, OSError) as exc:
-            logger.warning("CMYK ICC conversion failed (%s); using the plain formula", exc)
-    cmyk = np.asarray(image).astype(np.float32)
-    rgb = (255.0 - cmyk[:, :, :3]) * (255.0 - cmyk[:, :, 3:]) / 255.0  # R = (1-C)(1-K)
-    return np.rint(rgb).astype(np.uint8)
-
-
-def _to_tensors(pixels: np.ndarray) -> tuple[Tensor, Tensor | None]:
-    """(H, W, C) uint8/uint16 -> rgb (3, H, W) and alpha (1, H, W) or None, float32 [0, 1]."""
-    scale = 65535.0 if pixels.dtype == np.uint16 else 255.0
-    values = torch.from_numpy(pixels.astype(np.float32)).permute(2, 0, 1) / scale
-    channels = values.shape[0]
-    color = values[:1].expand(3, -1, -1) if channels <= 2 else values[:3]
-    alpha = values[channels - 1 :] if channels in (2, 4) else None
-    return color.contiguous(), None if alpha is None else alpha.contiguous()
 
 
 def from_pil(image: Image.Image) -> tuple[Tensor, Tensor | None]:
@@ -464,38 +354,6 @@ def _resolve_bit_depth(
     return depth
 
 
-def _to_pixels(rgb: Tensor, alpha: Tensor | None, *, bit_depth: int, gray: bool) -> np.ndarray:
-    """(3, H, W) float [0, 1] + optional alpha -> (H, W, C) uint8/uint16, C in 1..4."""
-    if rgb.dim() == 4 and rgb.shape[0] == 1:
-        rgb = rgb[0]
-    if rgb.dim() != 3 or rgb.shape[0] != 3:
-        raise ValueError(f"rgb must be (3, H, W), got {tuple(rgb.shape)}")
-    planes = rgb.detach().float().cpu()
-    if gray:  # Rec. 601 luma, as Pillow's convert("L"); exact for R = G = B
-        weights = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)
-        planes = (planes * weights).sum(dim=0, keepdim=True)
-    if alpha is not None:
-        alpha = alpha.detach().float().cpu().reshape(1, *alpha.shape[-2:])
-        if alpha.shape[-2:] != rgb.shape[-2:]:
-            raise ValueError(f"alpha {tuple(alpha.shape)} does not match rgb {tuple(rgb.shape)}")
-        planes = torch.cat([planes, alpha])
-    if not bool(torch.isfinite(planes).all()):
-        raise ValueError("image contains NaN or infinite values")
-    scale, dtype = (65535.0, np.uint16) if bit_depth == 16 else (255.0, np.uint8)
-    levels = torch.round(planes.clamp(0.0, 1.0) * scale).to(torch.int32)
-    return np.ascontiguousarray(levels.permute(1, 2, 0).numpy().astype(dtype))
-
-
-def _clean_exif(exif: bytes | None) -> bytes | None:
-    """Drop the orientation tag: written pixels are already upright."""
-    if not exif:
-        return None
-    parsed = Image.Exif()
-    parsed.load(exif)
-    parsed.pop(_ORIENTATION_TAG, None)
-    return parsed.tobytes() if len(parsed) else None
-
-
 def _encode(
     handle: BinaryIO, fmt: str, pixels: np.ndarray, *, icc: bytes | None,
     exif: bytes | None, quality: int,
@@ -531,65 +389,3 @@ def _encode(
     elif fmt == "BMP":
         options.pop("icc_profile", None)
     image.save(handle, format=fmt, **options)
-
-
-def _png16_bytes(pixels: np.ndarray, *, icc: bytes | None, exif: bytes | None) -> bytes:
-    """Encode (H, W, C) uint16 as a 16-bit PNG with optional iCCP and eXIf chunks.
-
-    Pillow cannot write 16-bit colour PNG, and OpenCV cannot write ICC profiles (before
-    5.x) or gray+alpha, so the few chunks are written here (PNG spec, w3.org/TR/png).
-    Rows use the "Sub" filter, which suits photographs and is one numpy subtraction.
-    """
-    height, width, channels = pixels.shape
-    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
-    raw = pixels.astype(">u2").reshape(height, width * channels).view(np.uint8)
-    step = 2 * channels  # bytes per pixel
-    filtered = raw.copy()
-    filtered[:, step:] -= raw[:, :-step]  # uint8 wrap-around is what PNG specifies
-    rows = np.concatenate([np.ones((height, 1), np.uint8), filtered], axis=1)  # 1 = Sub
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    parts = [
-        b"\x89PNG\r\n\x1a\n",
-        chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)),
-    ]
-    if icc:
-        parts.append(chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc)))
-    if exif:
-        parts.append(chunk(b"eXIf", exif.removeprefix(b"Exif\x00\x00")))
-    parts += [chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)), chunk(b"IEND", b"")]
-    return b"".join(parts)
-
-
-def _atomic_write(target: Path, encode: Callable[[BinaryIO], None]) -> None:
-    """Encode into ``.<name>.<random>.tmp<ext>`` beside ``target``, then rename over it."""
-    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp{target.suffix}")
-    created = False
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: never reuse a file someone else made; 0o666 minus umask, like open().
-        descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        created = True
-        with os.fdopen(descriptor, "wb") as handle:
-            encode(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException as exc:  # clean up on anything, then re-raise
-        if created:
-            _remove_quietly(temp)
-        if isinstance(exc, _ENCODE_ERRORS):
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ImageWriteError(target, f"could not write image ({detail})") from exc
-        raise
-
-
-def _remove_quietly(temp: Path) -> None:
-    """Remove a temp file during error handling; a failure here must not hide the cause."""
-    try:
-        temp.unlink(missing_ok=True)
-    except OSError as exc:
-        logger.warning("could not remove temporary file %s: %s", temp, exc)
