@@ -14,9 +14,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip_slow = pytest.mark.skip(reason="needs --runslow")
     skip_gpu = pytest.mark.skip(reason="needs CUDA")
     for item in items:
-        if "slow" in item.keywords and not config.getoption("--runslow"):
+        if item.get_closest_marker("slow") and not config.getoption("--runslow"):
             item.add_marker(skip_slow)
-        if "gpu" in item.keywords and not torch.cuda.is_available():
+        if item.get_closest_marker("gpu") and not torch.cuda.is_available():
             item.add_marker(skip_gpu)
 
 
@@ -33,3 +33,21 @@ def tiny_image(gen: torch.Generator) -> torch.Tensor:
     return torch.nn.functional.interpolate(
         base, size=(32, 32), mode="bilinear", align_corners=False
     )
+
+
+def _niqe_params_found() -> bool:
+    from daguerre.errors import CheckpointNotFoundError
+    from daguerre.metrics.niqe import find_niqe_params
+
+    try:
+        find_niqe_params()
+    except CheckpointNotFoundError:
+        return False
+    return True
+
+
+@pytest.fixture
+def niqe_params() -> None:
+    """Skip a test when the NIQE parameters (../shared/weights) are not beside the checkout."""
+    if not _niqe_params_found():
+        pytest.skip("niqe_image_params.mat not found (needs ../shared/weights)")

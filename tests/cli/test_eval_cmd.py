@@ -77,7 +77,9 @@ def test_same_seed_same_scores(tmp_path: Path, model: Path) -> None:
     assert not (tmp_path / "one" / "sheet.png").exists()
 
 
-def test_real_mode_niqe_and_small_photo_skipped(tmp_path: Path, model: Path) -> None:
+def test_real_mode_niqe_and_small_photo_skipped(
+    tmp_path: Path, model: Path, niqe_params: None
+) -> None:
     real = tmp_path / "real"
     real.mkdir()
     _photos(real, {"old1": (200, 220), "old2": (210, 200), "thumb": (120, 160)})

@@ -162,7 +162,7 @@ def test_fd_streamed_per_method(gen: torch.Generator) -> None:
     assert any("left out 1 image" in note for note in table.notes)
 
 
-def test_evaluate_real_niqe(gen: torch.Generator) -> None:
+def test_evaluate_real_niqe(gen: torch.Generator, niqe_params: None) -> None:
     textured = [(f"r{i}", torch.rand(3, 200, 200, generator=gen)) for i in range(2)]
     images = [*textured, ("small", torch.rand(3, 150, 300, generator=gen))]
     table = evaluate_real(images, {"same": lambda x: x, "blur": _blur})

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import torch
 
 from daguerre.infer import TileConfig, resolve_device, resolve_precision, run_tiled
-from daguerre.pipelines.convert import from_any, looks_gray, to_gray, to_like
+from daguerre.pipelines.convert import LUMA, from_any, looks_gray, to_like
 
 if TYPE_CHECKING:
     from daguerre.pipelines.scratches import DetectOptions
@@ -111,6 +111,18 @@ def _mask_from_options(
     return resolve_scratch_mask(options.scratches, rgb, options=options.detect_options())
 
 
+def _gray_in_place(restored: torch.Tensor, gray: torch.Tensor) -> None:
+    """Replace each image flagged in ``gray`` by its luma, with one HxW temporary at a time."""
+    images = restored if restored.ndim == 4 else restored[None]
+    flags = gray.reshape(-1)
+    for index in range(images.shape[0]):
+        if bool(flags[index]):
+            luma = torch.zeros_like(images[index, 0])
+            for channel, weight in enumerate(LUMA):
+                luma.add_(images[index, channel], alpha=weight)
+            images[index].copy_(luma.expand_as(images[index]))
+
+
 def _pad_to_min(x: torch.Tensor, side: int) -> torch.Tensor:
     """Replicate-pad bottom/right so both sides are >= ``side``.
 
@@ -157,6 +169,7 @@ def restore_tensor(
     options = options or RestoreOptions()
     if options.strength == 0.0:
         return rgb.clone()
+    gray = looks_gray(rgb)  # before the output exists: its temporaries don't add to the peak
     device = resolve_device(options.device)
     loaded = load_restorer(str(options.model), str(device))
     model: Any = loaded.net
@@ -183,11 +196,7 @@ def restore_tensor(
         progress=progress,
     )[..., :h, :w].clamp_(0.0, 1.0)
     del net_input
-    gray = looks_gray(rgb)
-    if bool(gray.any()):
-        restored = torch.where(
-            gray.view(-1, 1, 1, 1) if restored.ndim == 4 else gray, to_gray(restored), restored
-        )
+    _gray_in_place(restored, gray)
     if options.strength < 1.0:  # in place: rgb + strength * (restored - rgb)
         restored.sub_(rgb).mul_(options.strength).add_(rgb)
     return restored
