@@ -204,7 +204,7 @@ def _restore_tab(settings: WebSettings) -> tuple[gr.Button, list[Any]]:
         strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength (0 = unchanged)")
         scratch_off = scratch_problem(settings)
         scratches = gr.Checkbox(
-            value=scratch_off is None,
+            value=False,  # off by default until the detector/inpainting meet their targets
             interactive=scratch_off is None,
             label="Remove scratches, dust and tears"
             + ("" if scratch_off is None else f" (unavailable: {_escape(scratch_off)})"),
