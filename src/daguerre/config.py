@@ -122,7 +122,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         if "=" not in item:
             raise ConfigError(f"override {item!r}: expected key=value")
         key, raw = item.split("=", 1)
-        value = yaml.safe_load(raw)
+        value = _literal(raw)
         node = out
         parts = key.strip().split(".")
         for part in parts[:-1]:
@@ -131,6 +131,17 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
                 raise ConfigError(f"override {item!r}: {part} is not a mapping")
         node[parts[-1]] = value
     return out
+
+
+def _literal(raw: str) -> Any:
+    """Parse an override value as a YAML literal; ``2e-4`` (YAML 1.1 reads a string) is a float."""
+    value = yaml.safe_load(raw)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def load_config(
