@@ -38,15 +38,28 @@ def _setup_logging(run_dir: Path) -> None:
     )
 
 
+DataOpt = Annotated[
+    list[Path], typer.Option("--data", help="Folder(s) of clean photos.", exists=True)
+]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoints, logs).")]
+ValOpt = Annotated[
+    list[Path] | None, typer.Option("--val", help="Validation folder(s).", exists=True)
+]
+
+
+def _data_overrides(data: list[Path], val: list[Path] | None) -> list[str]:
+    """``data.train=[...]`` (and ``data.val=[...]``) overrides for the strict config loader."""
+    paths = [f"data.train={[str(p) for p in data]}"]
+    if val:
+        paths.append(f"data.val={[str(p) for p in val]}")
+    return paths
+
+
 @train_app.command("restore")
 def restore(
-    data: Annotated[
-        list[Path], typer.Option("--data", help="Folder(s) of clean photos.", exists=True)
-    ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoints, logs).")],
-    val: Annotated[
-        list[Path] | None, typer.Option("--val", help="Validation folder(s).", exists=True)
-    ] = None,
+    data: DataOpt,
+    out: OutOpt,
+    val: ValOpt = None,
     config: ConfigOpt = None,
     overrides: SetOpt = None,
     resume: ResumeOpt = False,
@@ -57,9 +70,7 @@ def restore(
     from daguerre.train.config import TrainConfig
     from daguerre.train.restore_run import train_restore
 
-    paths = [f"data.train={[str(p) for p in data]}"]
-    if val:
-        paths.append(f"data.val={[str(p) for p in val]}")
+    paths = _data_overrides(data, val)
     cfg = load_config(TrainConfig, config, [*paths, *(overrides or [])])
     _setup_logging(out)
     train_restore(cfg, out, device=device, resume=resume)
@@ -67,13 +78,9 @@ def restore(
 
 @train_app.command("scratch")
 def scratch(
-    data: Annotated[
-        list[Path], typer.Option("--data", help="Folder(s) of clean photos.", exists=True)
-    ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoints, logs).")],
-    val: Annotated[
-        list[Path] | None, typer.Option("--val", help="Validation folder(s).", exists=True)
-    ] = None,
+    data: DataOpt,
+    out: OutOpt,
+    val: ValOpt = None,
     config: ConfigOpt = None,
     overrides: SetOpt = None,
     resume: ResumeOpt = False,
@@ -83,9 +90,7 @@ def scratch(
     from daguerre.config import load_config
     from daguerre.train.scratch import ScratchTrainConfig, train_scratch
 
-    paths = [f"data.train={[str(p) for p in data]}"]
-    if val:
-        paths.append(f"data.val={[str(p) for p in val]}")
+    paths = _data_overrides(data, val)
     cfg = load_config(ScratchTrainConfig, config, [*paths, *(overrides or [])])
     _setup_logging(out)
     train_scratch(cfg, out, device=device, resume=resume)
