@@ -1,8 +1,12 @@
+import dataclasses
 from pathlib import Path
 
+import pytest
 import torch
 
+from daguerre.errors import CheckpointMismatchError
 from daguerre.train.checkpoints import checkpoint_dirs
+from daguerre.train.config import NetConfig
 from daguerre.train.trainer import RestoreTrainer
 from daguerre.train.validation import PairedValidator
 from daguerre.weights.checkpoint import load_model
@@ -52,3 +56,25 @@ def test_resume_is_exact(tmp_path: Path) -> None:
         assert torch.allclose(a, b, atol=1e-6)
     for a, b in zip(straight.ema.shadow.parameters(), resumed.ema.shadow.parameters(), strict=True):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_init_copies_a_saved_generator_into_model_and_ema(tmp_path: Path) -> None:
+    source = RestoreTrainer(tiny_config(steps=3), tmp_path / "src", device=CPU)
+    source.fit(FakePairs(), _validator())  # writes src/best (a model folder)
+    cfg = dataclasses.replace(tiny_config(steps=3), seed=5, init=str(tmp_path / "src" / "best"))
+    tuned = RestoreTrainer(cfg, tmp_path / "ft", device=CPU)
+    best, _ = load_model(tmp_path / "src" / "best")
+    for a, b, c in zip(
+        best.parameters(), tuned.generator.parameters(), tuned.ema.shadow.parameters(), strict=True
+    ):
+        assert torch.equal(a, b) and torch.equal(a, c)
+
+
+def test_init_with_a_different_architecture_names_the_mismatch(tmp_path: Path) -> None:
+    source = RestoreTrainer(tiny_config(steps=2), tmp_path / "src", device=CPU)
+    source.fit(FakePairs(), _validator())
+    base = tiny_config(steps=2)
+    wider = NetConfig("unet", {**base.generator.kwargs, "base_channels": 12})
+    cfg = dataclasses.replace(base, generator=wider, init=str(tmp_path / "src" / "best"))
+    with pytest.raises(CheckpointMismatchError, match="wrong shape"):
+        RestoreTrainer(cfg, tmp_path / "ft", device=CPU)

@@ -209,7 +209,7 @@ def restore_mix() -> Op:
     """The training mixture of the shipped restoration model: every recipe it must undo."""
     return OneOf(
         [unstructured(), aged(), heavy(), realesrgan(), colorfade()],
-        probs=(0.3, 0.4, 0.1, 0.1, 0.1),
+        probs=(0.45, 0.4, 0.05, 0.05, 0.05),
     )
 
 
@@ -234,7 +234,7 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "heavy": "badly kept print: strong fading, stains, scratches, tears + unstructured",
     "scratches-only": "scratches on every image, dust and creases sometimes (detector labels)",
     "colorfade": "faded colour print: dye loss with a red-pink cast, mild grain",
-    "restore-mix": "training mix: unstructured 30%, aged 40%, heavy/realesrgan/colorfade 10% each",
+    "restore-mix": "training mix: unstructured 45%, aged 40%, heavy/realesrgan/colorfade 5% each",
     "defects": "aged print with scratches, dust, creases, tears, stains on ~98% (detector labels)",
 }
 """One line per preset, for ``--help`` texts and logs."""

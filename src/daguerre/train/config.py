@@ -93,3 +93,4 @@ class TrainConfig:
     keep_checkpoints: int = 2
     amp: bool = True  # mixed precision on CUDA only; ignored on CPU
     backbone: str = ""  # path to MobileNetV2 weights; "" = search the usual places
+    init: str = ""  # start the generator (and its EMA) from a model folder or shipped name

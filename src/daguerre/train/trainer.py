@@ -70,6 +70,8 @@ class RestoreTrainer:
         self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=self.amp)
         self.step = 0
         self.best_psnr = float("-inf")
+        if cfg.init:
+            self._init_generator(cfg.init)
         if resume:
             self._resume()
         self._wrap_ddp()
@@ -109,6 +111,16 @@ class RestoreTrainer:
 
     def _nets(self) -> dict[str, nn.Module]:
         return {"model": self.generator, "ema": self.ema.shadow, "disc": self.discriminator}
+
+    def _init_generator(self, name_or_dir: str) -> None:
+        """Fine-tune: copy a saved generator's weights into the model and its EMA (strict)."""
+        from daguerre.weights import model_dir
+        from daguerre.weights.checkpoint import load_state_into
+
+        path = model_dir(name_or_dir) / "model.safetensors"
+        load_state_into(self.generator, path)
+        self.ema.shadow.load_state_dict(self.generator.state_dict())
+        log.info("generator initialised from %s", path)
 
     def _resume(self) -> None:
         found = checkpoints.checkpoint_dirs(self.run_dir)

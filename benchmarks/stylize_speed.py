@@ -1,0 +1,143 @@
+"""Speed and peak memory of ``stylize_tensor`` with a shipped style, on CPU (or a GPU).
+
+For each size (megapixels, 4:3) a fresh child process builds a random image, warms the style
+network up on one tile, then times ``stylize_tensor`` on the whole image (tiled, blended, with the
+normalisation statistics of the whole image) and reports seconds per megapixel and peak RSS.
+The network's FLOPs per pixel (``FlopCounterMode``, 256x256) give the achieved GFLOP/s, printed
+next to a 2048x2048 fp32 matmul rate measured in the same run. Not a test; it prints the target
+(under 2 s per megapixel on 2 CPU cores) next to the numbers.
+
+Without an installed style a randomly initialised network of the style training architecture
+(``configs/train/style.yaml``) stands in, with a warning: the speed is the same.
+
+    .venv/bin/python benchmarks/stylize_speed.py                        # 1 and 12 MP, 2 threads
+    .venv/bin/python benchmarks/stylize_speed.py --style starry_night --sizes 1 --device cuda
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from restore_speed import git_sha, image_size, matmul_gflops, peak_rss_bytes
+
+TARGET_S_PER_MP = 2.0
+STYLE_KWARGS: dict[str, Any] = {  # configs/train/style.yaml
+    "base_channels": 32,
+    "downsamplings": 2,
+    "blocks": 6,
+    "max_channels": 128,
+    "residual": True,
+}
+
+
+def resolve_style(name: str | None, scratch: Path) -> tuple[str, str]:
+    """A style model folder and a description; a random network when none is installed."""
+    from daguerre.pipelines.stylize import installed_styles
+
+    styles = {s.name: s.folder for s in installed_styles()}
+    if name in styles or (name is None and styles):
+        chosen = name or sorted(styles)[0]
+        return str(styles[chosen]), chosen
+    from daguerre.nn.factory import build_generator
+    from daguerre.weights.checkpoint import ModelConfig, save_model
+
+    net = build_generator("resnet", STYLE_KWARGS)
+    folder = save_model(
+        scratch / "random-style",
+        net,
+        ModelConfig("resnet", STYLE_KWARGS, kind="style", pad_multiple=4),
+    )
+    print(
+        f"WARNING: style '{name}' not installed; timing a random network of the same architecture"
+    )
+    return str(folder), "random resnet (style.yaml architecture)"
+
+
+def flops_per_pixel(folder: str) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from daguerre.weights.checkpoint import load_model
+
+    net, _ = load_model(folder)
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        net(torch.zeros(1, 3, 256, 256))
+    return counter.get_total_flops() / 256**2
+
+
+def measure(args: argparse.Namespace) -> dict[str, object]:
+    from daguerre.infer import set_threads
+    from daguerre.pipelines.stylize import StylizeOptions, stylize_tensor
+
+    set_threads(args.threads)
+    height, width = image_size(args.child)
+    options = StylizeOptions(style=args.style, tile=args.tile, device=args.device)
+    img = torch.rand(3, height, width, generator=torch.Generator().manual_seed(0))
+    stylize_tensor(img[:, :512, :512].clone(), options)  # load, pick kernels
+    if options.device.startswith("cuda"):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    stylize_tensor(img, options)
+    if options.device.startswith("cuda"):
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    return {"size": [height, width], "seconds": seconds, "rss_bytes": peak_rss_bytes()}
+
+
+def run_child(args: argparse.Namespace, megapixels: float, style: str) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", str(megapixels), "--style", style]
+    command += ["--tile", str(args.tile), "--threads", str(args.threads), "--device", args.device]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{megapixels} MP child failed:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--style", help="installed style name (default: the first installed)")
+    parser.add_argument("--sizes", default="1,12", help="comma-separated megapixels")
+    parser.add_argument("--tile", type=int, default=512)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        print(json.dumps(measure(args)))
+        return
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder, label = resolve_style(args.style, Path(scratch))
+        per_pixel = flops_per_pixel(folder)
+        matmul = matmul_gflops()
+        print(
+            f"git {git_sha()}, style {label}, device {args.device}, threads {args.threads}, "
+            f"tile {args.tile}"
+        )
+        print(
+            f"model: {per_pixel * 1e6 / 1e9:.1f} GFLOP per megapixel; "
+            f"fp32 matmul {matmul:.1f} GFLOP/s"
+        )
+        for megapixels in (float(s) for s in args.sizes.split(",")):
+            row = run_child(args, megapixels, folder)
+            h, w = row["size"]
+            per_mp = row["seconds"] / (h * w / 1e6)
+            achieved = per_pixel * h * w / row["seconds"] / 1e9
+            ok = "OK" if per_mp < TARGET_S_PER_MP else "MISS"
+            print(
+                f"{megapixels:5.1f} MP ({w}x{h}): {row['seconds']:.2f} s, {per_mp:.2f} s/MP "
+                f"[target < {TARGET_S_PER_MP} s/MP: {ok}], peak RSS "
+                f"{row['rss_bytes'] / 2**20:.0f} MiB, ~{achieved:.0f} GFLOP/s achieved"
+            )
+
+
+if __name__ == "__main__":
+    main()

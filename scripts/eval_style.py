@@ -1,0 +1,201 @@
+"""Score the shipped styles: content kept and style matched, next to Gatys and the unstyled input.
+
+For every style and every content photo (resized so the long side is ``--side``):
+
+* structure: SSIM of luminance edges between output and content photo (higher keeps more);
+* style: Gram distance to the painting on MobileNetV2 stages 1/3/6/13 (lower matches better),
+  and FD-MobileNetV2 between random patches of the outputs and of the painting (lower is better);
+
+for three methods: the unstyled input, our feed-forward style network, and an optimisation-based
+Gatys transfer on the same backbone run for a fixed budget (``--gatys-steps`` Adam steps). Writes
+``results.json``, a markdown table, and a sheet of every style on the content photos.
+
+Usage:
+    python scripts/eval_style.py --out runs/eval-style --sheet docs/styles.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from daguerre.io.image import read_image, write_image
+from daguerre.metrics.features import edge_ssim, fd_mobilenet, gram_distance
+from daguerre.metrics.report import SheetRow, render_sheet
+from daguerre.pipelines.gatys import GatysOptions, gatys_transfer
+from daguerre.pipelines.stylize import (
+    StylizeOptions,
+    _resize_long_side,
+    installed_styles,
+    stylize_tensor,
+)
+from daguerre.weights.backbone import load_backbone
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+CONTENT = [
+    SHARED / "content" / name
+    for name in ("tubingen.jpg", "golden_gate.jpg", "chicago.jpg", "amber.jpg")
+] + [SHARED / "clean" / "val" / name for name in ("cset5__woman.png", "cset14__lenna.png")]
+GRAM_SCALE = 1e6  # Gram distances are ~1e-5..1e-4; report them in micro-units
+
+
+def painting_for(style: str, paintings: Path) -> list[Path]:
+    """The style's reference images: its painting, or (``vintage``) a sample of real old scans."""
+    if style == "vintage":
+        return sorted((SHARED / "old").glob("*.jpg"))[:24]
+    found = sorted(paintings.glob(f"{style}.*"))
+    if not found:
+        raise FileNotFoundError(f"no painting named {style}.* in {paintings}")
+    return found[:1]
+
+
+def score(
+    outputs: list[torch.Tensor],
+    contents: list[torch.Tensor],
+    references: list[torch.Tensor],
+    net: torch.nn.Module,
+    patches: int,
+) -> dict[str, float]:
+    """Mean edge SSIM to the contents, mean Gram distance to the references, patch FD."""
+    with torch.no_grad():
+        structure = [float(edge_ssim(o, c)) for o, c in zip(outputs, contents, strict=True)]
+        grams = [
+            sum(float(gram_distance(o, r, net)) for r in references) / len(references)
+            for o in outputs
+        ]
+        fd = fd_mobilenet(
+            outputs,
+            references,
+            backbone=net,
+            patches=patches,
+            patch_size=96,
+            gen=torch.Generator().manual_seed(0),
+        )
+    return {
+        "edge_ssim": sum(structure) / len(structure),
+        "gram_e6": GRAM_SCALE * sum(grams) / len(grams),
+        "fd_patches": fd,
+    }
+
+
+def quantize(img: torch.Tensor) -> torch.Tensor:
+    """What an 8-bit file holds: every method is scored as it would be saved."""
+    return (img.clamp(0, 1) * 255).round() / 255
+
+
+def gatys_outputs(
+    name: str,
+    contents: list[torch.Tensor],
+    painting: torch.Tensor,
+    net: torch.nn.Module,
+    args: argparse.Namespace,
+) -> tuple[list[torch.Tensor], float]:
+    """Gatys results for every content photo, reused from ``args.out`` when already computed."""
+    stamp = args.out / f"{name}_gatys.json"
+    paths = [args.out / f"{name}_gatys_{i}.png" for i in range(len(contents))]
+    key = {"steps": args.gatys_steps, "side": args.side, "count": len(contents)}
+    if stamp.is_file() and all(p.is_file() for p in paths):
+        saved = json.loads(stamp.read_text())
+        if saved["key"] == key:
+            return [read_image(p).rgb for p in paths], saved["seconds"]
+    start = time.perf_counter()
+    opts = GatysOptions(steps=args.gatys_steps)
+    images = [quantize(gatys_transfer(c, painting, net, opts).image) for c in contents]
+    seconds = (time.perf_counter() - start) / len(contents)
+    for path, img in zip(paths, images, strict=True):
+        write_image(path, img)
+    stamp.write_text(json.dumps({"key": key, "seconds": seconds}))
+    return images, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--styles", nargs="*", help="style names (default: all installed)")
+    parser.add_argument("--paintings", type=Path, default=SHARED / "styles")
+    parser.add_argument("--side", type=int, default=384, help="long side of every image")
+    parser.add_argument("--gatys-steps", type=int, default=200)
+    parser.add_argument("--patches", type=int, default=16, help="FD patches per image")
+    parser.add_argument("--out", type=Path, default=Path("runs/eval-style"))
+    parser.add_argument("--sheet", type=Path, help="also write the sheet here (e.g. docs/...)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--gatys-only", action="store_true", help="only compute (and cache) the Gatys references"
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    net = load_backbone().eval()
+    contents = [_resize_long_side(read_image(p).rgb, args.side)[0] for p in CONTENT]
+    names = args.styles or [s.name for s in installed_styles()]
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    stylized: dict[str, list[torch.Tensor]] = {}
+    if args.gatys_only:
+        for name in names:
+            if name != "vintage":
+                painting = painting_for(name, args.paintings)[0]
+                ref = _resize_long_side(read_image(painting).rgb, args.side)[0]
+                print(name, gatys_outputs(name, contents, ref, net, args)[1], "s per image")
+        return
+    for name in names:
+        refs = [
+            _resize_long_side(read_image(p).rgb, args.side)[0]
+            for p in painting_for(name, args.paintings)
+        ]
+        t0 = time.perf_counter()
+        ours = [
+            quantize(stylize_tensor(c, StylizeOptions(style=name, device="cpu"))) for c in contents
+        ]
+        ours_s = (time.perf_counter() - t0) / len(contents)
+        stylized[name] = ours
+        row = {"input": score(contents, contents, refs, net, args.patches)}
+        row["ours"] = score(ours, contents, refs, net, args.patches) | {"seconds": ours_s}
+        if name != "vintage":  # Gatys needs one painting; vintage is a set of scans
+            gatys, gatys_s = gatys_outputs(name, contents, refs[0], net, args)
+            row["gatys"] = score(gatys, contents, refs, net, args.patches) | {"seconds": gatys_s}
+        for index, img in enumerate(ours):
+            write_image(args.out / f"{name}_ours_{index}.png", img)
+        results[name] = row
+        print(name, json.dumps(row))
+    (args.out / "results.json").write_text(json.dumps(results, indent=2))
+    (args.out / "results.md").write_text(table(results, args))
+    print(table(results, args))
+    sheet = render_sheet(
+        [
+            SheetRow(p.name, (c, *[stylized[n][i] for n in names]))
+            for i, (p, c) in enumerate(zip(CONTENT, contents, strict=True))
+        ],
+        ("content", *names),
+        width=300 * (1 + len(names)),
+    )
+    write_image(args.out / "sheet.png", sheet)
+    if args.sheet:
+        write_image(args.sheet, sheet)
+
+
+def table(results: dict[str, dict[str, dict[str, float]]], args: argparse.Namespace) -> str:
+    """Markdown table: one line per style and method."""
+    lines = [
+        f"Content photos: {len(CONTENT)}, long side {args.side} px; Gatys: {args.gatys_steps} "
+        f"Adam steps on MobileNetV2; FD over {args.patches} 96-px patches per image.",
+        "",
+        "| style | method | edge SSIM to content (higher) | Gram distance x1e6 (lower) "
+        "| FD-MobileNetV2 patches (lower) | s per image |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in results.items():
+        for method, m in row.items():
+            secs = f"{m['seconds']:.2f}" if "seconds" in m else "-"
+            lines.append(
+                f"| {name} | {method} | {m['edge_ssim']:.3f} | {m['gram_e6']:.2f} "
+                f"| {m['fd_patches']:.1f} | {secs} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
