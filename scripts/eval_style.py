@@ -69,7 +69,7 @@ def score(
         ]
         fd = fd_mobilenet(
             outputs,
-            references,
+            references * max(1, len(outputs) // len(references)),  # as many patches each side
             backbone=net,
             patches=patches,
             patch_size=96,
@@ -134,6 +134,7 @@ def main() -> None:
     names = args.styles or [s.name for s in installed_styles()]
     results: dict[str, dict[str, dict[str, float]]] = {}
     stylized: dict[str, list[torch.Tensor]] = {}
+    references: dict[str, list[torch.Tensor]] = {}
     if args.gatys_only:
         for name in names:
             if name != "vintage":
@@ -156,6 +157,7 @@ def main() -> None:
         row["ours"] = score(ours, contents, refs, net, args.patches) | {"seconds": ours_s}
         if name != "vintage":  # Gatys needs one painting; vintage is a set of scans
             gatys, gatys_s = gatys_outputs(name, contents, refs[0], net, args)
+            references[name] = gatys
             row["gatys"] = score(gatys, contents, refs, net, args.patches) | {"seconds": gatys_s}
         for index, img in enumerate(ours):
             write_image(args.out / f"{name}_ours_{index}.png", img)
@@ -175,6 +177,20 @@ def main() -> None:
     write_image(args.out / "sheet.png", sheet)
     if args.sheet:
         write_image(args.sheet, sheet)
+    if references:
+        compare = render_sheet(
+            [
+                SheetRow(
+                    p.name, (c, *[x[n][i] for n in references for x in (stylized, references)])
+                )
+                for i, (p, c) in enumerate(zip(CONTENT, contents, strict=True))
+            ],
+            ("content", *[f"{n}: {m}" for n in references for m in ("ours", "Gatys")]),
+            width=260 * (1 + 2 * len(references)),
+        )
+        write_image(args.out / "vs_gatys.png", compare)
+        if args.sheet:
+            write_image(args.sheet.with_name(args.sheet.stem + "_vs_gatys.png"), compare)
 
 
 def table(results: dict[str, dict[str, dict[str, float]]], args: argparse.Namespace) -> str:
