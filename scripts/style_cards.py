@@ -60,6 +60,17 @@ def metrics_table(row: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def overrides(cfg: dict, config: Path = Path("configs/train/style.yaml")) -> str:
+    """``--set`` flags that turn today's style.yaml into the run's loss settings."""
+    current = yaml.safe_load(config.read_text())
+    flags = [
+        f"--set loss.{key}={json.dumps(value).replace(' ', '')}"
+        for key, value in cfg["loss"].items()
+        if key in current.get("loss", {}) and current["loss"][key] != value
+    ]
+    return (" " + " ".join(flags)) if flags else ""
+
+
 def card(name: str, run: Path, step: int, results: dict[str, dict[str, float]] | None) -> str:
     cfg = yaml.safe_load((run / "config.resolved.yaml").read_text())
     start, minutes = wall_minutes(run / "train.log")
@@ -89,7 +100,7 @@ def card(name: str, run: Path, step: int, results: dict[str, dict[str, float]] |
   pool {cfg["pool_size"]}; Adam lr {cfg["optim"]["lr_g"]}, betas ({cfg["optim"]["beta1"]},
   {cfg["optim"]["beta2"]}), linear decay from {cfg["optim"]["decay_start"]} of the run.
 - **Command**: `daguerre train style --a {a_domain} --b {b_domain} --out runs/style-{name}
-  --config configs/train/style.yaml`, then `python scripts/style_cards.py {name}`.
+  --config configs/train/style.yaml{overrides(cfg)}`, then `python scripts/style_cards.py {name}`.
 - **Wall time**: {minutes:.0f} minutes from {start} for {step} steps, 1 CPU thread, the other core
   busy with another training run.
 - **Metrics** (`python scripts/eval_style.py`: 6 content photos at 384 px; Gatys = 200 Adam steps
@@ -99,7 +110,8 @@ def card(name: str, run: Path, step: int, results: dict[str, dict[str, float]] |
 
 - **Known limits**: a short CPU run (2000 steps at 128 px, batch 1): it transfers the painting's
   palette and fine texture, not its large brush strokes or composition; the optimisation-based
-  reference matches the painting's statistics more closely but takes far longer per image.
+  reference matches the painting's statistics more closely but takes far longer per image
+  (its seconds were measured on 1 thread beside two training runs, ours on 2 threads).
 - **Date**: {dt.date.today().isoformat()}.
 """
 
