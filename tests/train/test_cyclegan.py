@@ -221,7 +221,8 @@ def test_cli_train_style(tmp_path: Path) -> None:
 
 def test_shipped_config_loads_strictly() -> None:
     cfg = load_config(CycleGANConfig, REPO / "configs" / "train" / "style.yaml")
-    assert cfg.loss.cycle == 10.0 and cfg.loss.identity == 0.5 and cfg.pool_size == 50
+    assert cfg.loss.cycle == 5.0 and cfg.loss.identity == 0.0 and cfg.pool_size == 50
+    assert cfg.loss.style == 100.0 and cfg.loss.style_layers == (1, 3, 6, 13)
     assert cfg.optim.lr_g == 2e-4 and cfg.optim.beta1 == 0.5 and cfg.data.crop == 128
 
 
