@@ -23,6 +23,7 @@ from daguerre.train.checkpoints import checkpoint_dirs
 from daguerre.weights import package_dir
 from daguerre.weights.promote import promote
 
+SEEN = "- **Seen on the sheet**"  # a hand-written paragraph kept when a card is rewritten
 STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
 PAINTINGS = {
     "starry_night": "Vincent van Gogh, The Starry Night (1889)",
@@ -68,6 +69,8 @@ def overrides(cfg: dict, config: Path = Path("configs/train/style.yaml")) -> str
         for key, value in cfg["loss"].items()
         if key in current.get("loss", {}) and current["loss"][key] != value
     ]
+    if cfg.get("threads") != current.get("threads"):
+        flags.append(f"--set threads={cfg['threads']}")
     return (" " + " ".join(flags)) if flags else ""
 
 
@@ -77,6 +80,11 @@ def card(name: str, run: Path, step: int, results: dict[str, dict[str, float]] |
     a_domain, b_domain = (", ".join(cfg["data"][k]) for k in ("a", "b"))
     loss = cfg["loss"]
     gen = cfg["generator"]
+    machine = (
+        "1 thread, the other core busy with another training run"
+        if cfg["threads"] == 1
+        else f"{cfg['threads']} threads, machine otherwise idle"
+    )
     metrics = (
         metrics_table(results)
         if results
@@ -101,8 +109,8 @@ def card(name: str, run: Path, step: int, results: dict[str, dict[str, float]] |
   {cfg["optim"]["beta2"]}), linear decay from {cfg["optim"]["decay_start"]} of the run.
 - **Command**: `daguerre train style --a {a_domain} --b {b_domain} --out runs/style-{name}
   --config configs/train/style.yaml{overrides(cfg)}`, then `python scripts/style_cards.py {name}`.
-- **Wall time**: {minutes:.0f} minutes from {start} for {step} steps, 1 CPU thread, the other core
-  busy with another training run.
+- **Wall time**: {minutes:.0f} minutes from {start} for {step} steps on the 2-core CPU,
+  {machine}.
 - **Metrics** (`python scripts/eval_style.py`: 6 content photos at 384 px; Gatys = 200 Adam steps
   of pixel optimisation on the same MobileNetV2, content stage 13, style stages 1/3/6/13):
 
@@ -131,7 +139,10 @@ def main() -> None:
         folder = package_dir() / "styles" / name
         if not args.no_promote:
             folder = promote(last, f"styles/{name}")
-        (folder / "MODEL_CARD.md").write_text(card(name, run, step, results.get(name)))
+        path = folder / "MODEL_CARD.md"
+        old = path.read_text() if path.is_file() else ""
+        seen = old[old.index(SEEN) :] if SEEN in old else ""  # what a person wrote stays
+        path.write_text(card(name, run, step, results.get(name)) + seen)
         print(f"{name}: step {step} -> {folder}")
 
 
