@@ -119,7 +119,8 @@ def card(name: str, run: Path, step: int, results: dict[str, dict[str, float]] |
 - **Known limits**: a short CPU run (2000 steps at 128 px, batch 1): it transfers the painting's
   palette and fine texture, not its large brush strokes or composition; the optimisation-based
   reference matches the painting's statistics more closely but takes far longer per image
-  (its seconds were measured on 1 thread beside two training runs, ours on 2 threads).
+  (Gatys seconds for starry_night, great_wave and the_scream were measured on 1 thread beside
+  two training runs; composition_vii's and all of ours on 2 idle threads).
 - **Date**: {dt.date.today().isoformat()}.
 """
 
