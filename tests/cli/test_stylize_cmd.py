@@ -132,3 +132,15 @@ def test_styles_with_nothing_installed(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr("daguerre.weights.package_dir", lambda: tmp_path)
     result = _run("styles")
     assert result.exit_code == 0 and "installed styles: none" in result.output
+
+
+def test_cli_tile_defaults_are_the_pipeline_defaults() -> None:
+    import inspect
+
+    from daguerre.cli.stylize_cmd import stylize
+    from daguerre.pipelines.stylize import StylizeOptions
+
+    params = inspect.signature(stylize).parameters
+    defaults = StylizeOptions()
+    assert params["tile"].default == defaults.tile
+    assert params["overlap"].default == defaults.overlap

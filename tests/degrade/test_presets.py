@@ -17,6 +17,7 @@ NAMES = [
     "colorfade",
     "restore-mix",
     "defects",
+    "detector-mix",
 ]
 
 

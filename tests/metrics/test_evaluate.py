@@ -12,12 +12,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from daguerre.degrade.chain import Maybe
 from daguerre.degrade.noise import GaussianNoise
 from daguerre.errors import DaguerreError
 from daguerre.metrics.evaluate import (
     FD_METRIC,
     GROUND_TRUTH,
     INPUT,
+    UNCHANGED,
     EvalTable,
     FDSettings,
     ImageEvent,
@@ -118,6 +120,25 @@ def test_failures_and_small_images_do_not_stop_the_run(gen: torch.Generator) -> 
     assert table.failed == (("img0", "tile out of memory"),)
     assert table.skipped[0][0] == "tiny" and "11px" in table.skipped[0][1]
     assert [e.status for e in events] == ["failed", "ok", "skipped"]
+
+
+def test_an_image_the_preset_leaves_unchanged_is_skipped_not_scored(gen: torch.Generator) -> None:
+    calls: list[str] = []
+
+    def counting(x: torch.Tensor) -> torch.Tensor:
+        calls.append("run")
+        return x
+
+    noise = GaussianNoise(sigma=(20.0, 20.0))
+    images = _images(gen, ((40, 40), (40, 48)))
+    ops = {"noisy": noise, "nothing": Maybe(noise, 0.0)}  # p 0: never applied
+    tables = {k: evaluate_paired(images, op, {"same": counting}) for k, op in ops.items()}
+    assert len(tables["noisy"].rows) == 2 and not tables["noisy"].skipped
+    assert tables["nothing"].rows == ()
+    assert [n for n, _ in tables["nothing"].skipped] == ["img0", "img1"]
+    assert all(reason == UNCHANGED for _, reason in tables["nothing"].skipped)
+    assert len(calls) == 2  # the unchanged images were never restored
+    assert math.isnan(tables["nothing"].mean(INPUT, "psnr"))
 
 
 def test_wrong_output_shape_is_a_failure(gen: torch.Generator) -> None:

@@ -1,3 +1,4 @@
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -6,6 +7,7 @@ import torch
 from typer.testing import CliRunner
 
 from daguerre.cli.app import app
+from daguerre.errors import CheckpointMismatchError
 from daguerre.io.image import write_image
 from daguerre.train.checkpoints import checkpoint_dirs
 from daguerre.train.scratch import (
@@ -111,6 +113,24 @@ def test_training_raises_f1_on_a_learnable_task(tmp_path: Path) -> None:
     trainer.fit(FakeDefects(), None)
     after = validator.evaluate(trainer.ema.shadow, CPU, tmp_path / "s", 1)["f1"]
     assert after > max(before, 0.0) + 0.3
+
+
+def test_init_starts_model_and_ema_from_a_saved_detector(tmp_path: Path) -> None:
+    source = ScratchTrainer(tiny_config(steps=4), tmp_path / "src", device=CPU)
+    source.fit(FakeDefects(), _validator())  # writes src/best
+    tuned = ScratchTrainer(
+        tiny_config(steps=2, seed=7, init=str(tmp_path / "src" / "best")),
+        tmp_path / "ft",
+        device=CPU,
+    )
+    best, _ = load_model(tmp_path / "src" / "best")
+    nets = (best, tuned.model, tuned.ema.shadow)
+    for a, b, c in zip(*(n.parameters() for n in nets), strict=True):
+        assert torch.equal(a, b) and torch.equal(a, c)
+    wider = DetectorNetConfig(kwargs={**KW, "base_channels": 6})
+    cfg = dataclasses.replace(tiny_config(init=str(tmp_path / "src" / "best")), model=wider)
+    with pytest.raises(CheckpointMismatchError, match="wrong shape"):
+        ScratchTrainer(cfg, tmp_path / "wide", device=CPU)
 
 
 def test_resume_is_exact(tmp_path: Path) -> None:

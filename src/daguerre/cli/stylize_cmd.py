@@ -90,8 +90,8 @@ def stylize(
     alpha: AlphaOpt = 1.0,
     adain_model: AdainModelOpt = "adain",
     style_size: StyleSideOpt = 512,
-    tile: TileOpt = 512,
-    overlap: StyleOverlapOpt = 64,
+    tile: TileOpt = 256,  # = StylizeOptions defaults (not imported here: torch is lazy)
+    overlap: StyleOverlapOpt = 32,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = Precision.auto,
     threads: ThreadsOpt = 0,

@@ -191,6 +191,16 @@ def defects() -> Op:
     )
 
 
+def detector_mix() -> Op:
+    """Detector training mixture: defects on aged prints (60 %) and on clean photos (40 %).
+
+    ``defects`` alone taught the detector that every crisp edge of a clean photo is damage
+    (precision 0.28 on ``scratches-only``); the clean-photo half shows it sharp, unaged
+    content next to the same kinds of scratches, dust and creases.
+    """
+    return OneOf([defects(), scratches_only()], probs=(0.6, 0.4))
+
+
 def colorfade() -> Op:
     """A 1960s-80s colour print: dye fading (cyan first, pink cast), mild grain, soft scan."""
     return Sequential(
@@ -224,6 +234,7 @@ PRESETS: dict[str, Callable[[], Op]] = {
     "colorfade": colorfade,
     "restore-mix": restore_mix,
     "defects": defects,
+    "detector-mix": detector_mix,
 }
 """Preset name -> factory of a fresh degradation."""
 
@@ -236,6 +247,7 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "colorfade": "faded colour print: dye loss with a red-pink cast, mild grain",
     "restore-mix": "training mix: unstructured 45%, aged 40%, heavy/realesrgan/colorfade 5% each",
     "defects": "aged print with scratches, dust, creases, tears, stains on ~98% (detector labels)",
+    "detector-mix": "detector training mix: defects 60%, scratches-only 40%",
 }
 """One line per preset, for ``--help`` texts and logs."""
 

@@ -47,6 +47,12 @@ Restorer = Callable[[Tensor], Tensor]
 GROUND_TRUTH = "ground truth"  # key of the target in ImageEvent.images (paired only)
 PSNR_CAP = 100.0  # dB; identical images would give inf, which JSON and means cannot hold
 SSIM_MIN_SIDE = 11  # the SSIM window
+UNCHANGED = "the preset left it unchanged (nothing to restore; input PSNR would be infinite)"
+_UNCHANGED_TOL = 0.5 / 255  # below one 8-bit step everywhere: the same image once saved
+
+
+class _UnchangedError(Exception):
+    """The preset drew no visible damage for this image (internal; recorded as skipped)."""
 
 
 @dataclass(frozen=True)
@@ -209,6 +215,8 @@ def _paired_one(
     batch = clean.detach().float().cpu()[None]
     result = run(op, batch, generator_for(image_seed(seed, name)))
     target = apply_to_target(op, batch, result.params)[0]
+    if float((result.image[0] - target).abs().max()) < _UNCHANGED_TOL:
+        raise _UnchangedError(UNCHANGED)
     outputs = _restore_all(result.image[0], restorers)
     stacked = torch.stack(list(outputs.values()))
     reference = target.expand_as(stacked)
@@ -235,7 +243,10 @@ def evaluate_paired(
     Per image ``name``: ``run(op, clean, generator_for(image_seed(seed, name)))`` gives the
     degraded input; the ground truth is ``apply_to_target`` of the clean image (a photo turned
     gray by the preset is compared with a gray target). The degraded input is scored as method
-    ``"input"``. PSNR is capped at 100 dB. An image whose restoring raises a ``DaguerreError``,
+    ``"input"``. PSNR is capped at 100 dB. An image the preset happens to leave unchanged
+    (every pixel within half an 8-bit step; ``unstructured`` skips all four of its operations
+    with probability 0.3**4) is recorded in ``skipped``: its infinite input PSNR would swamp
+    the means. An image whose restoring raises a ``DaguerreError``,
     ``ValueError`` or ``MemoryError`` is recorded in ``failed`` and the rest goes on.
 
     Args:
@@ -275,6 +286,10 @@ def evaluate_paired(
             row, versions = _paired_one(name, clean, op, restorers, seed)
             if acc is not None:
                 acc.add(name, versions, image_seed(seed, name))
+        except _UnchangedError as err:
+            skipped.append((name, str(err)))
+            _notify(on_image, ImageEvent(name, "skipped", skipped[-1][1]))
+            continue
         except _PER_IMAGE_ERRORS as err:
             reason = str(err) or type(err).__name__
             failed.append((name, reason))

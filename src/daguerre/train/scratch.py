@@ -88,6 +88,7 @@ class ScratchTrainConfig:
     """Everything a scratch-detector training run needs."""
 
     seed: int = 0
+    init: str = ""  # fine-tune: a model folder or shipped name whose weights start the run
     model: DetectorNetConfig = field(default_factory=DetectorNetConfig)
     loss: ScratchLossConfig = field(default_factory=ScratchLossConfig)
     data: ScratchDataConfig = field(default_factory=ScratchDataConfig)
@@ -202,6 +203,8 @@ class ScratchTrainer:
         self.amp = cfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
         self.step, self.best_f1 = 0, -1.0
+        if cfg.init:
+            self._init_model(cfg.init)
         if resume:
             self._resume()
         self.train_net: nn.Module = self.model
@@ -221,6 +224,16 @@ class ScratchTrainer:
             degradation_preset=self.cfg.data.preset,
             extra={"threshold": 0.5},
         )
+
+    def _init_model(self, name_or_dir: str) -> None:
+        """Fine-tune: copy a saved detector's weights into the model and its EMA (strict)."""
+        from daguerre.weights import model_dir
+        from daguerre.weights.checkpoint import load_state_into
+
+        path = model_dir(name_or_dir) / "model.safetensors"
+        load_state_into(self.model, path)
+        self.ema.shadow.load_state_dict(self.model.state_dict())
+        log.info("detector initialised from %s", path)
 
     def _resume(self) -> None:
         found = checkpoints.checkpoint_dirs(self.run_dir)
