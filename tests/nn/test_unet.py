@@ -36,3 +36,30 @@ def test_size_not_multiple_of_pad_raises() -> None:
     net = UNetGenerator(**KW).eval()
     with pytest.raises(RuntimeError):
         net(torch.rand(1, 3, 30, 30))
+
+
+class TestUNetWithLevelBlocks(ModuleContract):
+    build = staticmethod(lambda: UNetGenerator(level_blocks=(2, 1), **KW))
+    arch = "unet"
+    kwargs = {**KW, "level_blocks": [2, 1]}
+
+
+def test_level_blocks_start_as_identity_and_keep_the_old_keys() -> None:
+    torch.manual_seed(0)
+    old = UNetGenerator(**KW).eval()
+    grown = UNetGenerator(level_blocks=(2, 1), **KW).eval()
+    state = old.state_dict()
+    assert set(state) < set(grown.state_dict())  # only new keys, all under refine.
+    assert all(k.startswith("refine.") for k in set(grown.state_dict()) - set(state))
+    grown.load_state_dict(grown.state_dict() | state)
+    x = torch.rand(1, 3, 32, 32)
+    assert torch.equal(grown(x), old(x))
+    assert len(grown.refine[-1]) == 2 and len(grown.refine[-2]) == 1  # full res is last
+    with torch.no_grad():  # and the new blocks are live once they move
+        grown.refine[-1][0].conv2.bias.fill_(0.1)
+    assert not torch.allclose(grown(x), old(x))
+
+
+def test_level_blocks_are_checked() -> None:
+    with pytest.raises(ValueError, match="level_blocks"):
+        UNetGenerator(level_blocks=(1, 1, 1, 1), **KW)

@@ -70,6 +70,23 @@ def test_init_copies_a_saved_generator_into_model_and_ema(tmp_path: Path) -> Non
         assert torch.equal(a, b) and torch.equal(a, c)
 
 
+def test_init_into_a_grown_network_names_its_new_layers(tmp_path: Path) -> None:
+    source = RestoreTrainer(tiny_config(steps=2), tmp_path / "src", device=CPU)
+    source.fit(FakePairs(), _validator())
+    base = tiny_config(steps=2)
+    grown = NetConfig("unet", {**base.generator.kwargs, "level_blocks": [1]})
+    src = str(tmp_path / "src" / "best")
+    with pytest.raises(CheckpointMismatchError, match="missing.*refine"):
+        RestoreTrainer(
+            dataclasses.replace(base, generator=grown, init=src), tmp_path / "a", device=CPU
+        )
+    cfg = dataclasses.replace(base, generator=grown, init=src, init_new_layers=("refine.",))
+    tuned = RestoreTrainer(cfg, tmp_path / "ft", device=CPU)
+    best, _ = load_model(tmp_path / "src" / "best")
+    x = torch.rand(1, best.stem.conv.in_channels, 16, 16)
+    assert torch.equal(tuned.ema.shadow.eval()(x), best(x))  # same function to start with
+
+
 def test_init_with_a_different_architecture_names_the_mismatch(tmp_path: Path) -> None:
     source = RestoreTrainer(tiny_config(steps=2), tmp_path / "src", device=CPU)
     source.fit(FakePairs(), _validator())

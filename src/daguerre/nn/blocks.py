@@ -32,14 +32,22 @@ class ConvAct(nn.Module):
 
 
 class ResBlock(nn.Module):
-    """Residual block: x + conv(act(conv(x))) * res_scale; shape-preserving."""
+    """Residual block: x + conv(act(conv(x))) * res_scale; shape-preserving.
 
-    def __init__(self, channels: int, *, res_scale: float = 1.0) -> None:
+    ``zero_init`` starts the second conv at zero, so the block starts as the identity: blocks
+    added to a trained network leave its output unchanged until training moves them
+    (SkipInit, De & Smith 2020, https://arxiv.org/abs/2002.10444).
+    """
+
+    def __init__(self, channels: int, *, res_scale: float = 1.0, zero_init: bool = False) -> None:
         super().__init__()
         self.conv1 = conv(channels, channels)
         self.conv2 = conv(channels, channels)
         self.act = nn.LeakyReLU(0.2, inplace=True)
         self.res_scale = res_scale
+        if zero_init:
+            nn.init.zeros_(self.conv2.weight)
+            nn.init.zeros_(self.conv2.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B,C,H,W) -> (B,C,H,W)``."""

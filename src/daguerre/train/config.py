@@ -94,3 +94,6 @@ class TrainConfig:
     amp: bool = True  # mixed precision on CUDA only; ignored on CPU
     backbone: str = ""  # path to MobileNetV2 weights; "" = search the usual places
     init: str = ""  # start the generator (and its EMA) from a model folder or shipped name
+    # layers the init weights may lack (added to the trained network, e.g. ["refine."] for
+    # new zero-initialised UNet level_blocks); everything else must match exactly
+    init_new_layers: tuple[str, ...] = ()

@@ -118,9 +118,10 @@ class RestoreTrainer:
         from daguerre.weights.checkpoint import load_state_into
 
         path = model_dir(name_or_dir) / "model.safetensors"
-        load_state_into(self.generator, path)
+        new = tuple(self.cfg.init_new_layers)
+        load_state_into(self.generator, path, new_prefixes=new)
         self.ema.shadow.load_state_dict(self.generator.state_dict())
-        log.info("generator initialised from %s", path)
+        log.info("generator initialised from %s%s", path, f" (new layers: {new})" if new else "")
 
     def _resume(self) -> None:
         found = checkpoints.checkpoint_dirs(self.run_dir)

@@ -107,10 +107,16 @@ def read_config(folder: str | Path) -> ModelConfig:
     return ModelConfig(**data)
 
 
-def key_diff(model: nn.Module, state: dict[str, torch.Tensor]) -> str:
-    """Human-readable diff of missing, unexpected and wrong-shape keys (empty if they match)."""
+def key_diff(
+    model: nn.Module, state: dict[str, torch.Tensor], new_prefixes: tuple[str, ...] = ()
+) -> str:
+    """Human-readable diff of missing, unexpected and wrong-shape keys (empty if they match).
+
+    Model keys starting with one of ``new_prefixes`` may be missing from ``state``.
+    """
     own = model.state_dict()
-    missing = sorted(set(own) - set(state))
+    new = [k for k in own if any(k.startswith(prefix) for prefix in new_prefixes)]
+    missing = sorted(set(own) - set(state) - set(new))
     unexpected = sorted(set(state) - set(own))
     wrong = [
         f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
@@ -125,14 +131,21 @@ def key_diff(model: nn.Module, state: dict[str, torch.Tensor]) -> str:
     return "; ".join(lines)
 
 
-def load_state_into(model: nn.Module, path: str | Path) -> nn.Module:
-    """Load a safetensors file into ``model`` strictly (cast to the model's dtype)."""
+def load_state_into(
+    model: nn.Module, path: str | Path, *, new_prefixes: tuple[str, ...] = ()
+) -> nn.Module:
+    """Load a safetensors file into ``model`` strictly (cast to the model's dtype).
+
+    ``new_prefixes`` names layers the file may lack (added to a trained network; they keep
+    their initialisation). Every key in the file must still fit the model exactly.
+    """
     state = load_file(str(path))
-    diff = key_diff(model, state)
+    diff = key_diff(model, state, new_prefixes)
     if diff:
         raise CheckpointMismatchError(f"{path}: weights do not fit the network: {diff}")
     own = model.state_dict()
-    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
+    merged = own | {k: v.to(own[k].dtype) for k, v in state.items()}
+    model.load_state_dict(merged, strict=True)
     return model
 
 

@@ -7,6 +7,8 @@ layers, so tiled inference has no seams.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -29,6 +31,10 @@ class UNetGenerator(nn.Module):
             the same FLOPs per pixel (channels double as area quarters), so 1 keeps the
             network fast on CPU; the deep levels get capacity from ``bottleneck_blocks``.
         bottleneck_blocks: residual blocks at the lowest resolution (more global context).
+        level_blocks: residual blocks after the decoder's merge conv, per level from full
+            resolution down: ``(2, 1)`` puts two at full and one at half resolution, where
+            denoising needs capacity. They start as the identity (zero-initialised), so a
+            trained network given more blocks computes the same function until fine-tuned.
         residual: add the output to the first ``out_channels`` input channels.
 
     Example:
@@ -47,10 +53,14 @@ class UNetGenerator(nn.Module):
         max_channels: int = 128,
         level_convs: int = 1,
         bottleneck_blocks: int = 3,
+        level_blocks: Sequence[int] = (),
         residual: bool = True,
     ) -> None:
         super().__init__()
         widths = [min(base_channels * 2**i, max_channels) for i in range(depth + 1)]
+        if len(level_blocks) > depth or any(n < 0 for n in level_blocks):
+            raise ValueError(f"level_blocks needs <= {depth} counts >= 0, got {level_blocks}")
+        blocks = [*level_blocks, *[0] * (depth - len(level_blocks))]
         self.residual = residual
         self.out_channels = out_channels
         self.stem = ConvAct(in_channels, widths[0])
@@ -66,6 +76,10 @@ class UNetGenerator(nn.Module):
         self.merge = nn.ModuleList(
             ConvAct(2 * widths[i], widths[i]) for i in reversed(range(depth))
         )
+        self.refine = nn.ModuleList(
+            nn.Sequential(*(ResBlock(widths[i], zero_init=True) for _ in range(blocks[i])))
+            for i in reversed(range(depth))
+        )
         self.head = conv(widths[0], out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -74,8 +88,8 @@ class UNetGenerator(nn.Module):
         for down in self.down:
             skips.append(down(skips[-1]))
         h = self.bottleneck(skips.pop())
-        for up, merge in zip(self.up, self.merge, strict=True):
-            h = merge(torch.cat([up(h), skips.pop()], dim=1))
+        for up, merge, refine in zip(self.up, self.merge, self.refine, strict=True):
+            h = refine(merge(torch.cat([up(h), skips.pop()], dim=1)))
         out = self.head(h)
         if self.residual:
             out = out + (x[:, : self.out_channels] * 2.0 - 1.0)
