@@ -96,6 +96,14 @@ def test_fit_writes_checkpoints_samples_and_a_style_folder(tmp_path: Path) -> No
     net, cfg = load_model(tmp_path / "style")
     assert cfg.kind == "style" and cfg.pad_multiple == 4 and cfg.extra["mode"] == "cyclegan"
     assert net(torch.rand(1, 3, 32, 32)).shape == (1, 3, 32, 32)
+    reverse, rcfg = load_model(tmp_path / "reverse")  # B->A EMA: an unpaired restorer
+    assert rcfg.kind == "restore" and rcfg.extra["mode"] == "cyclegan-reverse"
+    for a, b in zip(reverse.parameters(), trainer.ema_ba.shadow.parameters(), strict=True):
+        assert torch.equal(a, b)
+    from daguerre.pipelines.restore import RestoreOptions, restore_tensor
+
+    out = restore_tensor(torch.rand(3, 20, 28), RestoreOptions(model=str(tmp_path / "reverse")))
+    assert out.shape == (3, 20, 28)
 
 
 def test_checkpoint_promotes_to_an_installed_style(

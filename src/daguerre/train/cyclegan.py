@@ -169,6 +169,21 @@ class CycleGANTrainer:
             extra={"mode": "cyclegan", "a": list(data.a), "b": list(data.b), "crop": data.crop},
         )
 
+    def reverse_config(self) -> ModelConfig:
+        """``config.json`` of the B->A generator (``RUN/reverse``).
+
+        For ``vintage`` (photos -> old scans) it is an unpaired restorer:
+        ``daguerre restore -m RUN/reverse``.
+        """
+        data = self.cfg.data
+        return ModelConfig(
+            arch=self.cfg.generator.arch,
+            kwargs=dict(self.cfg.generator.kwargs),
+            kind="restore",
+            pad_multiple=int(getattr(self.gens.g_ba, "pad_multiple", 1)),
+            extra={"mode": "cyclegan-reverse", "a": list(data.b), "b": list(data.a)},
+        )
+
     def _nets(self) -> dict[str, nn.Module]:
         return {
             "model": self.gens.g_ab,  # model/ema = A->B, so `weights promote` ships the style
@@ -205,6 +220,7 @@ class CycleGANTrainer:
             keep=self.cfg.keep_checkpoints,
         )  # fmt: skip
         save_model(self.run_dir / "style", self.ema_ab.shadow, self.model_config())
+        save_model(self.run_dir / "reverse", self.ema_ba.shadow, self.reverse_config())
         log.info("saved %s", path)
 
     # --- the loop ----------------------------------------------------------------------------
