@@ -79,7 +79,9 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
 
     set_threads(args.threads)
     height, width = image_size(args.child)
-    options = StylizeOptions(style=args.style, tile=args.tile, device=args.device)
+    options = StylizeOptions(
+        style=args.style, tile=args.tile, overlap=args.overlap, device=args.device
+    )
     img = torch.rand(3, height, width, generator=torch.Generator().manual_seed(0))
     stylize_tensor(img[:, :512, :512].clone(), options)  # load, pick kernels
     if options.device.startswith("cuda"):
@@ -94,7 +96,8 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
 
 def run_child(args: argparse.Namespace, megapixels: float, style: str) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", str(megapixels), "--style", style]
-    command += ["--tile", str(args.tile), "--threads", str(args.threads), "--device", args.device]
+    command += ["--tile", str(args.tile), "--overlap", str(args.overlap)]
+    command += ["--threads", str(args.threads), "--device", args.device]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{megapixels} MP child failed:\n{result.stderr}")
@@ -105,7 +108,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--style", help="installed style name (default: the first installed)")
     parser.add_argument("--sizes", default="1,12", help="comma-separated megapixels")
-    parser.add_argument("--tile", type=int, default=512)
+    from daguerre.pipelines.stylize import DEFAULT_OVERLAP, DEFAULT_TILE
+
+    parser.add_argument("--tile", type=int, default=DEFAULT_TILE)
+    parser.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
@@ -120,7 +126,7 @@ def main() -> None:
         matmul = matmul_gflops()
         print(
             f"git {git_sha()}, style {label}, device {args.device}, threads {args.threads}, "
-            f"tile {args.tile}"
+            f"tile {args.tile}, overlap {args.overlap}"
         )
         print(
             f"model: {per_pixel * 1e6 / 1e9:.1f} GFLOP per megapixel; "

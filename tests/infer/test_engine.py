@@ -100,7 +100,8 @@ def test_pad_multiple_is_honoured_and_cropped_back():
     img = rand(1, 3, 37, 53)
     out = run_tiled(needs_multiple_of_8, img, cfg(20, 4), pad_multiple=8)
     torch.testing.assert_close(out, img, atol=1e-6, rtol=0)
-    assert set(seen) == {(24, 24)}
+    # 37 px: 3 tiles of 15 -> padded to 16; 53 px: 4 tiles of 17 -> padded to 24
+    assert len(seen) == 12 and set(seen) == {(16, 24)}
     # Smaller than the pad: replicate padding instead of reflect.
     tiny = rand(1, 3, 3, 5)
     assert torch.equal(run_tiled(needs_multiple_of_8, tiny, cfg(0, 4), pad_multiple=8), tiny)
@@ -184,6 +185,12 @@ def test_autocast_returns_float32_close_to_fp32():
     torch.testing.assert_close(out, run_tiled(net, img, cfg(16, 4)), atol=5e-2, rtol=0)
 
 
+def plan_side(h: int, w: int, tile: int, overlap: int = 4) -> int:
+    """The longest tile side of the plan (tiles shrink below ``tile`` to fit the image)."""
+    first = plan_tiles(h, w, tile=tile, overlap=overlap)[0]
+    return max(first.height, first.width)
+
+
 class FlakyModel:
     """Raises ``error`` for tiles larger than ``max_side``, after ``good_calls`` bogus outputs."""
 
@@ -219,8 +226,9 @@ def test_oom_halves_the_tile_and_restarts_cleanly(error, caplog):
             model, img, cfg(64, 4, min_tile=16), progress=lambda d, t: calls.append((d, t))
         )
     torch.testing.assert_close(out, img, atol=1e-6, rtol=0)
-    # 64 -> 32 -> 16, then everything fits.
-    assert sorted(set(model.sides), reverse=True) == [64, 32, 16]
+    # 64 -> 32 -> 16, then everything fits (tiles of 52, 28, 16 px on this image).
+    sides = [plan_side(100, 90, t) for t in (64, 32, 16)]
+    assert sorted(set(model.sides), reverse=True) == sides == [52, 28, 16]
     assert [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()] == [
         "out of memory with 64px tiles on a 100x90 image; retrying with 32px tiles",
         "out of memory with 32px tiles on a 100x90 image; retrying with 16px tiles",
@@ -235,7 +243,7 @@ def test_oom_below_min_tile_raises_tile_oom_error():
     with pytest.raises(TileOOMError, match="min_tile=16") as info:
         run_tiled(model, rand(1, 3, 100, 90), cfg(64, 4, min_tile=16))
     assert info.value.__cause__ is error
-    assert sorted(set(model.sides), reverse=True) == [64, 32, 16]
+    assert sorted(set(model.sides), reverse=True) == [plan_side(100, 90, t) for t in (64, 32, 16)]
 
 
 def test_whole_image_tile_backs_off_too():
@@ -243,7 +251,7 @@ def test_whole_image_tile_backs_off_too():
     img = rand(1, 3, 60, 50)
     out = run_tiled(model, img, cfg(0, 4, min_tile=8))
     torch.testing.assert_close(out, img, atol=1e-6, rtol=0)
-    assert sorted(set(model.sides), reverse=True) == [60, 30]
+    assert sorted(set(model.sides), reverse=True) == [60, plan_side(60, 50, 30)]
 
 
 def test_other_runtime_errors_propagate_unchanged():
@@ -252,7 +260,7 @@ def test_other_runtime_errors_propagate_unchanged():
     with pytest.raises(RuntimeError) as info:
         run_tiled(model, rand(1, 3, 40, 40), cfg(32, 4, min_tile=8))
     assert info.value is error
-    assert model.sides == [32]  # no retry
+    assert model.sides == [plan_side(40, 40, 32)]  # no retry
 
 
 def test_is_out_of_memory():

@@ -2,7 +2,14 @@ import pytest
 import torch
 
 from daguerre.errors import ConfigError
-from daguerre.infer.tiling import Tile, TileConfig, _axis_starts, blend_weights, plan_tiles
+from daguerre.infer.tiling import (
+    Tile,
+    TileConfig,
+    _axis_starts,
+    _tile_size,
+    blend_weights,
+    plan_tiles,
+)
 
 # (h, w, tile, overlap): odd sizes, strips, tiles larger than the image, whole-image tiles,
 # zero overlap, overlap close to the tile, last tiles shifted far inward.
@@ -39,8 +46,10 @@ def placed_weight_sum(tiles: list[Tile], h: int, w: int, overlap: int) -> torch.
 @pytest.mark.parametrize(("h", "w", "tile", "overlap"), CASES)
 def test_plan_covers_every_pixel_with_equal_tiles_inside_the_image(h, w, tile, overlap):
     tiles = plan_tiles(h, w, tile=tile, overlap=overlap)
-    expected = (h, w) if tile == 0 else (min(tile, h), min(tile, w))
-    assert {(t.height, t.width) for t in tiles} == {expected}
+    sizes = {(t.height, t.width) for t in tiles}
+    assert len(sizes) == 1  # equal tiles
+    (th, tw), cap = sizes.pop(), tile or max(h, w)
+    assert th <= min(cap, h) and tw <= min(cap, w)
     assert all(0 <= t.y0 < t.y1 <= h and 0 <= t.x0 < t.x1 <= w for t in tiles)
     assert bool((coverage(tiles, h, w) >= 1).all())
     assert len(set(tiles)) == len(tiles)
@@ -51,17 +60,20 @@ def test_neighbours_share_at_least_overlap(h, w, tile, overlap):
     for length in (h, w):
         size = length if tile == 0 else min(tile, length)
         starts = _axis_starts(length, size, overlap)
+        fitted = _axis_starts(length, _tile_size(length, tile, overlap), overlap)
+        assert len(fitted) == len(starts)  # shrinking the tiles never adds one
         assert starts[0] == 0 and starts[-1] + size == length
         for before, after in zip(starts, starts[1:], strict=False):
             assert 0 < after - before <= size - overlap
 
 
 def test_plan_examples():
-    assert plan_tiles(10, 20, tile=10, overlap=2) == [
-        Tile(0, 0, 10, 10),
-        Tile(0, 8, 10, 18),
-        Tile(0, 10, 10, 20),  # shifted inward, not shrunk
+    assert plan_tiles(10, 20, tile=10, overlap=2) == [  # 3 tiles of 10 would overlap by 5
+        Tile(0, 0, 10, 8),
+        Tile(0, 6, 10, 14),
+        Tile(0, 12, 10, 20),
     ]
+    assert plan_tiles(10, 18, tile=10, overlap=2) == [Tile(0, 0, 10, 10), Tile(0, 8, 10, 18)]
     assert plan_tiles(37, 53, tile=0, overlap=4) == [Tile(0, 0, 37, 53)]
     assert plan_tiles(8, 9, tile=100, overlap=50) == [Tile(0, 0, 8, 9)]
 
@@ -176,3 +188,23 @@ def test_blend_weights_rejects_foreign_tiles():
         blend_weights(Tile(0, 3, 16, 19), 16, 40, overlap=8)
     with pytest.raises(ValueError, match="inside"):
         blend_weights(Tile(0, 30, 16, 46), 16, 40, overlap=8)
+
+
+@pytest.mark.parametrize(
+    ("length", "tile", "overlap", "multiple"),
+    [(1155, 256, 32, 4), (866, 256, 32, 4), (3000, 512, 64, 32), (100, 64, 16, 16), (37, 24, 8, 8)],
+)
+def test_fitted_tiles_stay_on_the_stride_grid(length, tile, overlap, multiple):
+    plan = plan_tiles(length, 1, tile=tile, overlap=overlap, multiple=multiple)
+    size = plan[0].height
+    assert size <= tile and (size % multiple == 0 or size == tile)
+    starts = [t.y0 for t in plan]
+    assert all(s % multiple == 0 for s in starts[:-1])  # all but the inward-shifted last one
+    full = plan_tiles(length, 1, tile=tile, overlap=overlap)
+    assert len(plan) == len(full)  # as few tiles as full-size ones
+    assert size * len(plan) <= tile * len(plan)
+
+
+def test_multiple_must_be_positive():
+    with pytest.raises(ValueError, match="multiple"):
+        plan_tiles(10, 10, tile=8, overlap=2, multiple=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def photo(h: int, w: int, seed: int = 0) -> torch.Tensor:
     return (0.15 + 0.55 * ramp + 0.2 * texture)[0].clamp(0.1, 0.9)
 
 
-def seam_ratio(out: torch.Tensor, *, tile: int, overlap: int) -> float:
+def seam_ratio(out: torch.Tensor, *, tile: int, overlap: int, multiple: int) -> float:
     """Mean |gradient| across tile borders / elsewhere, worse of the two axes; ~1 = no grid.
 
     Tile borders are the middle halves of the overlaps, where the blend weights ramp and a
@@ -99,7 +100,7 @@ def seam_ratio(out: torch.Tensor, *, tile: int, overlap: int) -> float:
     h, w = out.shape[-2:]
     cols: set[int] = set()
     rows: set[int] = set()
-    for t in plan_tiles(h, w, tile=tile, overlap=overlap):
+    for t in plan_tiles(h, w, tile=tile, overlap=overlap, multiple=multiple):
         cols.update(range(t.x0 + overlap // 4, t.x0 + 3 * overlap // 4) if t.x0 else ())
         rows.update(range(t.y0 + overlap // 4, t.y0 + 3 * overlap // 4) if t.y0 else ())
     ratios = []
@@ -179,7 +180,9 @@ def test_no_seams_on_a_large_image_scaled_down(style_dir: Path) -> None:
     img, tile, overlap = photo(450, 600), 128, 32
     out = stylize_tensor(img, StylizeOptions(style=str(style_dir), tile=tile, overlap=overlap))
     whole = stylize_tensor(img, StylizeOptions(style=str(style_dir), tile=0))
-    assert seam_ratio(out, tile=tile, overlap=overlap) < 1.2
+    ratio = functools.partial(seam_ratio, tile=tile, overlap=overlap, multiple=4)
+    # relative to the whole-image result: the photo itself may have edges along a tile border
+    assert ratio(out) < 1.05 * ratio(whole) and ratio(whole) < 1.5
     assert (out - whole).abs().mean() < 1e-3  # tiles agree with the whole-image result
 
     # the metric sees a grid when it exists: per-tile normalisation (instance norm) makes one
@@ -193,7 +196,9 @@ def test_no_seams_on_a_large_image_scaled_down(style_dir: Path) -> None:
 
     cfg = TileConfig(tile=tile, overlap=overlap, min_tile=overlap + 1)
     gridded = run_tiled(per_tile_norm, img[None], cfg, pad_multiple=4)[0]
-    assert seam_ratio(gridded, tile=tile, overlap=overlap) > 1.2
+    one = TileConfig(tile=0, overlap=overlap, min_tile=overlap + 1)
+    plain = run_tiled(per_tile_norm, img[None], one, pad_multiple=4)[0]  # one tile: no grid
+    assert ratio(gridded) > 1.2 * ratio(plain)
 
 
 # --- painting mode (AdaIN) ----------------------------------------------------------------------
@@ -222,7 +227,7 @@ def test_adain_no_seams_and_statistics_from_the_whole_image(
     base = {"style": str(painting), "adain_model": str(adain_dir)}
     out = stylize_tensor(img, StylizeOptions(**base, tile=tile, overlap=overlap))
     assert out.shape == img.shape
-    assert seam_ratio(out, tile=tile, overlap=overlap) < 1.2
+    assert seam_ratio(out, tile=tile, overlap=overlap, multiple=16) < 1.2
     stylizer = load_stylizer(StylizeOptions(**base))
     assert stylizer.mode == "adain" and len(stylizer.style_stats) == 3
 

@@ -159,7 +159,7 @@ def _run_plan(model: Model, img: Tensor, tile: int, job: _Job) -> Tensor:
     """Process the whole image once with tiles of side ``tile``; ``(B, C', H*s, W*s)`` float32."""
     b, _, h, w = img.shape
     s = job.scale
-    tiles = plan_tiles(h, w, tile=tile, overlap=job.overlap)
+    tiles = plan_tiles(h, w, tile=tile, overlap=job.overlap, multiple=job.pad_multiple)
     out: Tensor | None = None
     weight_sum = torch.zeros(h * s, w * s, dtype=torch.float32, device=img.device)
     for first in range(0, len(tiles), job.batch):

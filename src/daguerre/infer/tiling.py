@@ -132,18 +132,34 @@ def _axis_starts(length: int, size: int, overlap: int) -> list[int]:
     return [i * stride for i in range(count - 1)] + [length - size]
 
 
-def _tile_size(length: int, tile: int) -> int:
-    return length if tile == 0 else min(tile, length)
+def _tile_size(length: int, tile: int, overlap: int, multiple: int = 1) -> int:
+    """The smallest window side <= ``tile`` (a ``multiple``) covering ``length`` with as few.
+
+    Full ``tile`` windows leave the last one shifted far inward (a 1155 px side with 256 px
+    tiles and 32 px overlap needs 6 windows, the last almost all overlap); shrinking all of
+    them to fit (220 px) computes the same number of windows on ~14 % fewer pixels. Sizes are
+    rounded up to ``multiple`` so that, with an overlap that is a multiple too, windows start
+    on the network's stride grid: a strided network then computes in every tile what it
+    computes on the whole image (shifted by a non-multiple, it would not: visible seams).
+    """
+    if tile == 0 or tile >= length:
+        return length
+    count = math.ceil((length - overlap) / (tile - overlap))
+    fitted = math.ceil((length - overlap) / count) + overlap
+    return min(tile, math.ceil(fitted / multiple) * multiple)
 
 
-def plan_tiles(h: int, w: int, *, tile: int, overlap: int) -> list[Tile]:
+def plan_tiles(h: int, w: int, *, tile: int, overlap: int, multiple: int = 1) -> list[Tile]:
     """Cover an ``h x w`` image with equally sized, overlapping tiles, row by row.
 
     Args:
         h: image height in pixels, >= 1.
         w: image width in pixels, >= 1.
-        tile: tile side in pixels; 0 = a single tile covering the whole image. Tiles are
-            ``min(tile, h) x min(tile, w)``.
+        tile: the largest tile side in pixels; 0 = a single tile covering the whole image.
+            Along each axis the tiles are shrunk to the smallest side that needs no more
+            of them (``min(tile, h)`` when one suffices), so little is computed twice.
+        multiple: tile sides are multiples of this where they can be (the model's pad
+            multiple, i.e. its total stride; see :func:`_tile_size`).
         overlap: minimum pixels shared by neighbours, ``0 <= overlap < tile``. Edge tiles are
             shifted inward, so their overlap can be larger.
 
@@ -155,10 +171,12 @@ def plan_tiles(h: int, w: int, *, tile: int, overlap: int) -> list[Tile]:
 
     Example:
         >>> [(t.y0, t.x0, t.y1, t.x1) for t in plan_tiles(10, 20, tile=10, overlap=2)]
-        [(0, 0, 10, 10), (0, 8, 10, 18), (0, 10, 10, 20)]
+        [(0, 0, 10, 8), (0, 6, 10, 14), (0, 12, 10, 20)]
     """
     _check_plan_args(h, w, tile, overlap)
-    th, tw = _tile_size(h, tile), _tile_size(w, tile)
+    if multiple < 1:
+        raise ValueError(f"multiple must be >= 1, got {multiple}")
+    th, tw = _tile_size(h, tile, overlap, multiple), _tile_size(w, tile, overlap, multiple)
     return [
         Tile(y0, x0, y0 + th, x0 + tw)
         for y0 in _axis_starts(h, th, overlap)
