@@ -10,8 +10,12 @@ for three methods: the unstyled input, our feed-forward style network, and an op
 Gatys transfer on the same backbone run for a fixed budget (``--gatys-steps`` Adam steps). Writes
 ``results.json``, a markdown table, and a sheet of every style on the content photos.
 
+A name ``adain:PAINTING`` scores the arbitrary-style mode (AdaIN decoder) with that painting of
+``--paintings`` instead of a trained style; it shares the painting's Gatys results.
+
 Usage:
     python scripts/eval_style.py --out runs/eval-style --sheet docs/styles.png
+    python scripts/eval_style.py --styles adain:starry_night adain:udnie --out runs/eval-adain
 """
 
 from __future__ import annotations
@@ -43,8 +47,12 @@ CONTENT = [
 GRAM_SCALE = 1e6  # Gram distances are ~1e-5..1e-4; report them in micro-units
 
 
+ADAIN = "adain:"
+
+
 def painting_for(style: str, paintings: Path) -> list[Path]:
     """The style's reference images: its painting, or (``vintage``) a sample of real old scans."""
+    style = style.removeprefix(ADAIN)
     if style == "vintage":
         return sorted((SHARED / "old").glob("*.jpg"))[:24]
     found = sorted(paintings.glob(f"{style}.*"))
@@ -140,27 +148,30 @@ def main() -> None:
             if name != "vintage":
                 painting = painting_for(name, args.paintings)[0]
                 ref = _resize_long_side(read_image(painting).rgb, args.side)[0]
-                print(name, gatys_outputs(name, contents, ref, net, args)[1], "s per image")
+                seconds = gatys_outputs(name.removeprefix(ADAIN), contents, ref, net, args)[1]
+                print(name, seconds, "s per image")
         return
     for name in names:
         refs = [
             _resize_long_side(read_image(p).rgb, args.side)[0]
             for p in painting_for(name, args.paintings)
         ]
+        # adain:NAME: the painting's file as --style (arbitrary-style mode)
+        style = str(painting_for(name, args.paintings)[0]) if name.startswith(ADAIN) else name
         t0 = time.perf_counter()
         ours = [
-            quantize(stylize_tensor(c, StylizeOptions(style=name, device="cpu"))) for c in contents
+            quantize(stylize_tensor(c, StylizeOptions(style=style, device="cpu"))) for c in contents
         ]
         ours_s = (time.perf_counter() - t0) / len(contents)
         stylized[name] = ours
         row = {"input": score(contents, contents, refs, net, args.patches)}
         row["ours"] = score(ours, contents, refs, net, args.patches) | {"seconds": ours_s}
         if name != "vintage":  # Gatys needs one painting; vintage is a set of scans
-            gatys, gatys_s = gatys_outputs(name, contents, refs[0], net, args)
+            gatys, gatys_s = gatys_outputs(name.removeprefix(ADAIN), contents, refs[0], net, args)
             references[name] = gatys
             row["gatys"] = score(gatys, contents, refs, net, args.patches) | {"seconds": gatys_s}
         for index, img in enumerate(ours):
-            write_image(args.out / f"{name}_ours_{index}.png", img)
+            write_image(args.out / f"{name.replace(':', '-')}_ours_{index}.png", img)
         results[name] = row
         print(name, json.dumps(row))
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
