@@ -77,17 +77,29 @@ def save_state_dict(
     _atomic_write(path, lambda tmp: save_file(tensors, tmp))
 
 
+BACKBONE_ENCODER = "encoder_from_backbone"
+"""``config.extra`` flag: the model's ``encoder.*`` weights are the ImageNet MobileNetV2's and
+are not in its file; :func:`load_model` copies them in from the backbone checkpoint (found by
+:func:`daguerre.weights.backbone.load_backbone`), so no pretrained weights are redistributed."""
+
+
 def save_model(
     folder: str | Path, model: nn.Module, config: ModelConfig, *, dtype: torch.dtype | None = None
 ) -> Path:
-    """Save ``model`` (unwrapped) and ``config`` to ``folder``; returns the folder."""
+    """Save ``model`` (unwrapped) and ``config`` to ``folder``; returns the folder.
+
+    With ``config.extra[BACKBONE_ENCODER]`` set, the ``encoder.*`` weights are left out.
+    """
     from daguerre import __version__
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     dtype_name = str(dtype or torch.float32).removeprefix("torch.")
     cfg = {**asdict(config), "package_version": __version__, "dtype": dtype_name}
-    save_state_dict(folder / "model.safetensors", unwrap(model).state_dict(), dtype=dtype)
+    state = unwrap(model).state_dict()
+    if config.extra.get(BACKBONE_ENCODER):
+        state = {k: v for k, v in state.items() if not k.startswith("encoder.")}
+    save_state_dict(folder / "model.safetensors", state, dtype=dtype)
     _atomic_write(
         folder / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(cfg, indent=2))
     )
@@ -162,5 +174,11 @@ def load_model(
     path = folder / weights
     if not path.is_file():
         raise CheckpointNotFoundError(f"{folder}: no {weights}")
-    load_state_into(model, path)
+    if config.extra.get(BACKBONE_ENCODER):
+        from daguerre.weights.backbone import load_backbone
+
+        model.load_encoder(load_backbone())  # type: ignore[operator]
+        load_state_into(model, path, new_prefixes=("encoder.",))
+    else:
+        load_state_into(model, path)
     return model.eval(), config

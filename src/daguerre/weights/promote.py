@@ -5,13 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from daguerre.errors import CheckpointNotFoundError, DaguerreError
 from daguerre.weights import package_dir
-from daguerre.weights.checkpoint import ModelConfig, load_state_into, read_config, save_model
+from daguerre.weights.checkpoint import (
+    BACKBONE_ENCODER,
+    load_state_into,
+    read_config,
+    save_model,
+)
 
 BUDGET_BYTES = 25 * 1024 * 1024  # per model file; a bigger model needs a smaller architecture
 CARD_STUB = """# Model card: {name}
@@ -69,9 +75,9 @@ def promote(checkpoint: Path, name: str, *, root: Path | None = None, fp16: bool
         raise CheckpointNotFoundError(f"{checkpoint}: no ema.safetensors or model.safetensors")
     net = load_state_into(build_generator(config.arch, config.kwargs), source)
     folder = (root or package_dir()) / name
-    save_model(
-        folder, net, ModelConfig(**{**config.__dict__}), dtype=torch.float16 if fp16 else None
-    )
+    if config.kind == "adain":  # its frozen ImageNet encoder is loaded from the backbone
+        config = replace(config, extra={**config.extra, BACKBONE_ENCODER: True})
+    save_model(folder, net, config, dtype=torch.float16 if fp16 else None)
     size = (folder / "model.safetensors").stat().st_size
     if size > BUDGET_BYTES:
         shutil.rmtree(folder)
