@@ -69,6 +69,8 @@ def overrides(cfg: dict, config: Path = Path("configs/train/style.yaml")) -> str
         for key, value in cfg["loss"].items()
         if key in current.get("loss", {}) and current["loss"][key] != value
     ]
+    if cfg["optim"]["steps"] != current["optim"]["steps"]:
+        flags.append(f"--set optim.steps={cfg['optim']['steps']}")
     if cfg.get("threads") != current.get("threads"):
         flags.append(f"--set threads={cfg['threads']}")
     return (" " + " ".join(flags)) if flags else ""
@@ -90,6 +92,24 @@ def card(name: str, run: Path, step: int, results: dict[str, dict[str, float]] |
         if results
         else "Not measured yet: run `python scripts/eval_style.py`."
     )
+    scans = name == "vintage"  # B is a folder of real scans, not one painting
+    licence = (
+        "historical scans, copyright status varies: see ../shared/data/README.md"
+        if scans
+        else "public domain"
+    )
+    run_size = f"{step} steps at {cfg['data']['crop']} px, batch {cfg['data']['batch']}"
+    limits = (
+        f"a short CPU run ({run_size}): it learns the scans' faded, low-saturation tone, "
+        "not their grain, sepia toning or damage; there is no Gatys reference (the style is "
+        "a set of 24 scans, not one painting)"
+        if scans
+        else f"a short CPU run ({run_size}): it transfers the painting's palette and fine "
+        "texture, not its large brush strokes or composition; the optimisation-based reference "
+        "matches the painting's statistics more closely but takes far longer per image "
+        "(Gatys seconds for starry_night, great_wave and the_scream were measured on 1 thread "
+        "beside two training runs; composition_vii's and all of ours on 2 idle threads)"
+    )
     return f"""# Model card: styles/{name}
 
 - **Task**: photo -> {PAINTINGS.get(name, name)}: `daguerre stylize IN --style {name} -o OUT
@@ -100,7 +120,7 @@ def card(name: str, run: Path, step: int, results: dict[str, dict[str, float]] |
 - **Weights**: `model.safetensors`, float16: EMA (decay {cfg["ema_decay"]}) of the A->B generator
   at step {step}.
 - **Training data**: A = `{a_domain}` (clean photos: BSDS500, Sun-Hays 80, Urban100;
-  research-use licences), B = `{b_domain}` (public domain), random {cfg["data"]["crop"]} px crops,
+  research-use licences), B = `{b_domain}` ({licence}), random {cfg["data"]["crop"]} px crops,
   scales {cfg["data"]["scale_range"]}, batch {cfg["data"]["batch"]}.
 - **Losses**: LSGAN adversarial {loss["adversarial"]}, cycle {loss["cycle"]}, identity
   {loss["identity"]} x cycle, MobileNetV2 content {loss["content"]} (stages
@@ -116,11 +136,7 @@ def card(name: str, run: Path, step: int, results: dict[str, dict[str, float]] |
 
 {metrics}
 
-- **Known limits**: a short CPU run (2000 steps at 128 px, batch 1): it transfers the painting's
-  palette and fine texture, not its large brush strokes or composition; the optimisation-based
-  reference matches the painting's statistics more closely but takes far longer per image
-  (Gatys seconds for starry_night, great_wave and the_scream were measured on 1 thread beside
-  two training runs; composition_vii's and all of ours on 2 idle threads).
+- **Known limits**: {limits}.
 - **Date**: {dt.date.today().isoformat()}.
 """
 
