@@ -90,6 +90,11 @@ def score(
     }
 
 
+def gatys_style(refs: list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
+    """One painting, or (vintage) the set of scans whose Gram matrices Gatys averages."""
+    return refs[0] if len(refs) == 1 else refs
+
+
 def quantize(img: torch.Tensor) -> torch.Tensor:
     """What an 8-bit file holds: every method is scored as it would be saved."""
     return (img.clamp(0, 1) * 255).round() / 255
@@ -98,7 +103,7 @@ def quantize(img: torch.Tensor) -> torch.Tensor:
 def gatys_outputs(
     name: str,
     contents: list[torch.Tensor],
-    painting: torch.Tensor,
+    painting: torch.Tensor | list[torch.Tensor],
     net: torch.nn.Module,
     args: argparse.Namespace,
 ) -> tuple[list[torch.Tensor], float]:
@@ -145,11 +150,14 @@ def main() -> None:
     references: dict[str, list[torch.Tensor]] = {}
     if args.gatys_only:
         for name in names:
-            if name != "vintage":
-                painting = painting_for(name, args.paintings)[0]
-                ref = _resize_long_side(read_image(painting).rgb, args.side)[0]
-                seconds = gatys_outputs(name.removeprefix(ADAIN), contents, ref, net, args)[1]
-                print(name, seconds, "s per image")
+            refs = [
+                _resize_long_side(read_image(p).rgb, args.side)[0]
+                for p in painting_for(name, args.paintings)
+            ]
+            seconds = gatys_outputs(
+                name.removeprefix(ADAIN), contents, gatys_style(refs), net, args
+            )[1]
+            print(name, seconds, "s per image")
         return
     for name in names:
         refs = [
@@ -166,10 +174,11 @@ def main() -> None:
         stylized[name] = ours
         row = {"input": score(contents, contents, refs, net, args.patches)}
         row["ours"] = score(ours, contents, refs, net, args.patches) | {"seconds": ours_s}
-        if name != "vintage":  # Gatys needs one painting; vintage is a set of scans
-            gatys, gatys_s = gatys_outputs(name.removeprefix(ADAIN), contents, refs[0], net, args)
-            references[name] = gatys
-            row["gatys"] = score(gatys, contents, refs, net, args.patches) | {"seconds": gatys_s}
+        gatys, gatys_s = gatys_outputs(
+            name.removeprefix(ADAIN), contents, gatys_style(refs), net, args
+        )
+        references[name] = gatys
+        row["gatys"] = score(gatys, contents, refs, net, args.patches) | {"seconds": gatys_s}
         for index, img in enumerate(ours):
             write_image(args.out / f"{name.replace(':', '-')}_ours_{index}.png", img)
         results[name] = row

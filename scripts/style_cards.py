@@ -101,8 +101,8 @@ def card(name: str, run: Path, step: int, results: dict[str, dict[str, float]] |
     run_size = f"{step} steps at {cfg['data']['crop']} px, batch {cfg['data']['batch']}"
     limits = (
         f"a short CPU run ({run_size}): it learns the scans' faded, low-saturation tone, "
-        "not their grain, sepia toning or damage; there is no Gatys reference (the style is "
-        "a set of 24 scans, not one painting)"
+        "not their grain, sepia toning or damage (the Gatys reference matches the mean Gram "
+        "matrices of the same 24 scans the metrics use)"
         if scans
         else f"a short CPU run ({run_size}): it transfers the painting's palette and fine "
         "texture, not its large brush strokes or composition; the optimisation-based reference "

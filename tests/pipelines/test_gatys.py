@@ -41,6 +41,16 @@ def test_zero_steps_returns_the_content_and_is_deterministic(net: MobileNetV2Fea
     assert torch.equal(first, gatys_transfer(content, style, net, GatysOptions(steps=3)).image)
 
 
+def test_several_style_images_average_their_grams(net: MobileNetV2Features) -> None:
+    content, style = _images()
+    opts = GatysOptions(steps=3)
+    single = gatys_transfer(content, style, net, opts).image
+    assert torch.equal(gatys_transfer(content, [style, style], net, opts).image, single)
+    other = style.flip(0)  # a different palette
+    mixed = gatys_transfer(content, [style, other], net, opts).image
+    assert not torch.allclose(mixed, single)
+
+
 def test_options_are_validated() -> None:
     with pytest.raises(ValueError, match="lr"):
         GatysOptions(lr=0.0)

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -65,14 +66,18 @@ def _scaled_grams(feats: dict[int, Tensor]) -> list[Tensor]:
 
 
 def gatys_transfer(
-    content: Tensor, style: Tensor, backbone: MobileNetV2Features, options: GatysOptions
+    content: Tensor,
+    style: Tensor | Sequence[Tensor],
+    backbone: MobileNetV2Features,
+    options: GatysOptions,
 ) -> GatysResult:
     """Optimise an image from ``content`` towards ``style``'s Gram statistics.
 
     Args:
         content: (3,H,W) float RGB in [0, 1]; the output has its size.
         style: (3,H',W') float RGB in [0, 1], any size (resize it to a scale comparable with
-            ``content``: Gram matrices capture texture at the scale they see).
+            ``content``: Gram matrices capture texture at the scale they see); or several
+            such images (a style given by examples, e.g. old scans): their Grams are averaged.
         backbone: frozen MobileNetV2 features (eval mode), on the images' device.
         options: steps, learning rate, weights and layers.
 
@@ -82,7 +87,9 @@ def gatys_transfer(
     layers = tuple(sorted(set(options.content_layers) | set(options.style_layers)))
     with torch.no_grad():
         target_content = backbone(content[None], layers=options.content_layers)
-        target_style = _scaled_grams(backbone(style[None], layers=options.style_layers))
+        styles = [style] if isinstance(style, Tensor) else list(style)
+        per_image = [_scaled_grams(backbone(s[None], layers=options.style_layers)) for s in styles]
+        target_style = [torch.stack(grams).mean(0) for grams in zip(*per_image, strict=True)]
     pixels = content[None].clone().requires_grad_(True)
     opt = torch.optim.Adam([pixels], lr=options.lr)
     losses: list[float] = []
