@@ -112,6 +112,29 @@ def scratch_sheet(out: Path, width: int = 300) -> None:
     save_small(ragged_grid(rows, header, width), out)
 
 
+VINTAGE_SCANS = [
+    "1850Geography.jpg",
+    "1860Girls.jpg",
+    "1860sSamauris.png",
+    "1867MusicianConstantinople.jpg",
+]
+
+
+def vintage_sheet(out: Path, reverse: Path, width: int = 260) -> None:
+    """Real scans: input | paired restoration GAN | the vintage style's reverse generator."""
+    from daguerre.metrics.evaluate import fit_max_side
+    from daguerre.pipelines.restore import RestoreOptions, restore_tensor
+
+    rows = []
+    for name in VINTAGE_SCANS:
+        rgb = fit_max_side(read_image(SHARED / "old" / name).rgb, 512)
+        paired = restore_tensor(rgb, RestoreOptions())
+        unpaired = restore_tensor(rgb, RestoreOptions(model=str(reverse)))
+        rows.append((name[:14], [fit(x, width) for x in (rgb, paired, unpaired)]))
+    header = ["real scan", "restore (paired GAN)", "vintage reverse (unpaired)"]
+    save_small(ragged_grid(rows, header, width), out)
+
+
 def ragged_grid(
     rows: list[tuple[str, list[Image.Image]]], header: list[str], width: int
 ) -> Image.Image:
@@ -137,13 +160,18 @@ def ragged_grid(
 def main() -> None:
     """Command line entry."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("kind", choices=["degrade", "scratches"])
+    parser.add_argument("kind", choices=["degrade", "scratches", "vintage"])
     parser.add_argument("out", type=Path)
+    parser.add_argument(
+        "--reverse", type=Path, default=Path("runs/style-vintage/reverse"), help="vintage only"
+    )
     args = parser.parse_args()
     if args.kind == "degrade":
         degrade_sheet(args.out)
     elif args.kind == "scratches":
         scratch_sheet(args.out)
+    elif args.kind == "vintage":
+        vintage_sheet(args.out, args.reverse)
     print(args.out)
 
 
