@@ -12,6 +12,7 @@ Without an installed style a randomly initialised network of the style training 
 
     .venv/bin/python benchmarks/stylize_speed.py                        # 1 and 12 MP, 2 threads
     .venv/bin/python benchmarks/stylize_speed.py --style starry_night --sizes 1 --device cuda
+    .venv/bin/python benchmarks/stylize_speed.py --style ../shared/data/styles/udnie.jpg  # AdaIN
 """
 
 from __future__ import annotations
@@ -39,8 +40,14 @@ STYLE_KWARGS: dict[str, Any] = {  # configs/train/style.yaml
 
 
 def resolve_style(name: str | None, scratch: Path) -> tuple[str, str]:
-    """A style model folder and a description; a random network when none is installed."""
+    """A style model folder (or a painting: AdaIN mode) and a description.
+
+    A random network of the style architecture stands in when nothing is installed.
+    """
     from daguerre.pipelines.stylize import installed_styles
+
+    if name is not None and Path(name).is_file():
+        return name, f"AdaIN (shipped decoder) with the painting {Path(name).name}"
 
     styles = {s.name: s.folder for s in installed_styles()}
     if name in styles or (name is None and styles):
@@ -62,15 +69,30 @@ def resolve_style(name: str | None, scratch: Path) -> tuple[str, str]:
 
 
 def flops_per_pixel(folder: str) -> float:
+    """Forward FLOPs per pixel on a 256x256 input (AdaIN: the content path; the painting's
+    statistics are computed once per image, from a 512 px copy, and are not counted)."""
     from torch.utils.flop_counter import FlopCounterMode
 
+    from daguerre.pipelines.stylize import adain_folder
     from daguerre.weights.checkpoint import load_model
 
-    net, _ = load_model(folder)
+    adain = Path(folder).is_file()
+    net, _ = load_model(adain_folder() if adain else folder)  # type: ignore[arg-type]
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
-        net(torch.zeros(1, 3, 256, 256))
-    return counter.get_total_flops() / 256**2
+        x = torch.zeros(1, 3, 256, 256)
+        if adain:
+            stats = net.stats(x)  # type: ignore[operator]
+            net.transfer(x, stats, stats)  # type: ignore[operator]
+        else:
+            net(x)
+    total = counter.get_total_flops()
+    if adain:  # net.stats ran the encoder once more: take it out
+        counter = FlopCounterMode(display=False)
+        with torch.inference_mode(), counter:
+            net.stats(torch.zeros(1, 3, 256, 256))  # type: ignore[operator]
+        total -= counter.get_total_flops()
+    return total / 256**2
 
 
 def measure(args: argparse.Namespace) -> dict[str, object]:
