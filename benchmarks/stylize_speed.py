@@ -118,7 +118,8 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
 
 def run_child(args: argparse.Namespace, megapixels: float, style: str) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", str(megapixels), "--style", style]
-    command += ["--tile", str(args.tile), "--overlap", str(args.overlap)]
+    for flag, value in (("--tile", args.tile), ("--overlap", args.overlap)):
+        command += [flag, str(value)] if value is not None else []
     command += ["--threads", str(args.threads), "--device", args.device]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -130,10 +131,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--style", help="installed style name (default: the first installed)")
     parser.add_argument("--sizes", default="1,12", help="comma-separated megapixels")
-    from daguerre.pipelines.stylize import DEFAULT_OVERLAP, DEFAULT_TILE
-
-    parser.add_argument("--tile", type=int, default=DEFAULT_TILE)
-    parser.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP)
+    parser.add_argument("--tile", type=int, help="default: the pipeline's for the mode")
+    parser.add_argument("--overlap", type=int, help="default: the pipeline's for the mode")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
@@ -148,7 +147,8 @@ def main() -> None:
         matmul = matmul_gflops()
         print(
             f"git {git_sha()}, style {label}, device {args.device}, threads {args.threads}, "
-            f"tile {args.tile}, overlap {args.overlap}"
+            f"tile {'default' if args.tile is None else args.tile}, "
+            f"overlap {'default' if args.overlap is None else args.overlap}"
         )
         print(
             f"model: {per_pixel * 1e6 / 1e9:.1f} GFLOP per megapixel; "

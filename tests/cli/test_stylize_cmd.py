@@ -141,6 +141,7 @@ def test_cli_tile_defaults_are_the_pipeline_defaults() -> None:
     from daguerre.pipelines.stylize import StylizeOptions
 
     params = inspect.signature(stylize).parameters
-    defaults = StylizeOptions()
-    assert params["tile"].default == defaults.tile
-    assert params["overlap"].default == defaults.overlap
+    defaults = StylizeOptions()  # None: the mode decides (MODE_TILES)
+    assert params["tile"].default is defaults.tile is None
+    assert params["overlap"].default is defaults.overlap is None
+    assert defaults.tiles("adain").overlap > defaults.tiles("cyclegan").overlap

@@ -23,7 +23,6 @@ from daguerre.cli.options import (
     QuietOpt,
     RecursiveOpt,
     SkipExistingOpt,
-    TileOpt,
 )
 
 if TYPE_CHECKING:
@@ -73,8 +72,22 @@ StyleSideOpt = Annotated[
         "taken (larger = finer strokes).",
     ),
 ]
+StyleTileOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--tile",
+        min=0,
+        help="Tile side in pixels; 0 = whole image. Default: 256 for trained styles, 768 for "
+        "a painting (AdaIN: its encoder needs wide context).",
+    ),
+]
 StyleOverlapOpt = Annotated[
-    int, typer.Option("--overlap", min=0, help="Pixels shared by neighbouring tiles (blended).")
+    int | None,
+    typer.Option(
+        "--overlap",
+        min=0,
+        help="Pixels shared by neighbouring tiles (blended). Default: 32, or 192 for a painting.",
+    ),
 ]
 ThreadsOpt = Annotated[
     int, typer.Option("--threads", min=0, help="CPU threads for torch; 0 = torch's default.")
@@ -90,8 +103,8 @@ def stylize(
     alpha: AlphaOpt = 1.0,
     adain_model: AdainModelOpt = "adain",
     style_size: StyleSideOpt = 512,
-    tile: TileOpt = 256,  # = StylizeOptions defaults (not imported here: torch is lazy)
-    overlap: StyleOverlapOpt = 32,
+    tile: StyleTileOpt = None,
+    overlap: StyleOverlapOpt = None,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = Precision.auto,
     threads: ThreadsOpt = 0,

@@ -37,11 +37,15 @@ ImageT = TypeVar("ImageT")
 Mode = Literal["cyclegan", "adain"]
 
 DEFAULT_ADAIN = "adain"
-# 256 px tiles with 32 px overlap: on 2 CPU cores the style network runs faster per pixel on
-# small tiles (1.3 vs 1.6 s/MP at 512 px: cache), and on a real photo the tiled output's seam
-# ratio equals the whole-image output's (great_wave 1.09 vs 1.09, the_scream 1.11 vs 1.11).
-DEFAULT_TILE = 256
-DEFAULT_OVERLAP = 32
+# Default (tile, overlap) per mode, used where StylizeOptions leaves them None.
+# CycleGAN: 256 px tiles, 32 px overlap: on 2 CPU cores the style network runs faster per pixel
+# on small tiles (1.3 vs 1.6 s/MP at 512 px: cache), and on a real photo the tiled output's
+# seam ratio equals the whole-image output's (great_wave 1.09 vs 1.09, the_scream 1.11 vs 1.11).
+# AdaIN: the MobileNetV2 encoder sees ~200 px around a pixel, so tile borders reach far: on
+# tubingen.jpg (1024x768, udnie) 256/32 tiles left a visible grid (mean |tiled - whole| 0.035,
+# 99th percentile 0.24), 512/128 0.0022 / 0.033, 768/192 0.0002 / 0.0055 (no visible seam).
+# The AdaIN network is cheap (38 GFLOP/MP), so the wide overlap costs little.
+MODE_TILES: dict[str, tuple[int, int]] = {"cyclegan": (256, 32), "adain": (768, 192)}
 STATS_WINDOW = 1024  # AdaIN content statistics are accumulated over windows of this side
 # ITU-R BT.601 full-range RGB -> YCbCr (JPEG); Cb and Cr are offset by 0.5 into [0, 1]
 _YCBCR = ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
@@ -174,8 +178,10 @@ class StylizeOptions:
         adain_model: AdaIN decoder: shipped name or model folder (e.g. ``RUN/adain``).
         style_side: AdaIN only: long side in pixels the painting is resized to before its
             statistics are taken (bigger: finer brush strokes relative to the photo).
-        tile: tile side in pixels (0 = whole image at once).
-        overlap: pixels shared by neighbouring tiles (feather-blended).
+        tile: tile side in pixels (0 = whole image at once; None = the mode's default in
+            ``MODE_TILES``: 256 for trained styles, 768 for AdaIN).
+        overlap: pixels shared by neighbouring tiles (feather-blended; None = the mode's
+            default: 32 for trained styles, 192 for AdaIN).
         device: "auto", "cpu", "cuda", "cuda:1", "mps".
         precision: "auto" (fp16 on CUDA, fp32 elsewhere), "fp32", "fp16", "bf16".
     """
@@ -186,8 +192,8 @@ class StylizeOptions:
     alpha: float = 1.0
     adain_model: str = DEFAULT_ADAIN
     style_side: int = 512
-    tile: int = DEFAULT_TILE
-    overlap: int = DEFAULT_OVERLAP
+    tile: int | None = None
+    overlap: int | None = None
     device: str = "auto"
     precision: str = "auto"
 
@@ -197,14 +203,15 @@ class StylizeOptions:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.style_side < 16:
             raise ValueError(f"style_side must be >= 16 pixels, got {self.style_side}")
-        self.tiles()  # validates tile/overlap early (ConfigError)
+        for mode in MODE_TILES:
+            self.tiles(mode)  # type: ignore[arg-type]  # validates tile/overlap early
 
-    def tiles(self) -> TileConfig:
-        """The tiling config these options describe."""
-        min_tile = min(128, max(self.tile, 64)) if self.tile else 128
-        return TileConfig(
-            tile=self.tile, overlap=self.overlap, min_tile=max(min_tile, self.overlap + 1)
-        )
+    def tiles(self, mode: Mode = "cyclegan") -> TileConfig:
+        """The tiling config these options describe for ``mode`` (ConfigError if invalid)."""
+        tile = MODE_TILES[mode][0] if self.tile is None else self.tile
+        overlap = MODE_TILES[mode][1] if self.overlap is None else self.overlap
+        min_tile = min(128, max(tile, 64)) if tile else 128
+        return TileConfig(tile=tile, overlap=overlap, min_tile=max(min_tile, overlap + 1))
 
 
 @functools.lru_cache(maxsize=4)
@@ -325,7 +332,8 @@ class Stylizer:
         return out if rgb.ndim == 4 else out[0]
 
     def _adain_model(self, image: torch.Tensor) -> Any:
-        window = max(self.options.tile, STATS_WINDOW) if self.options.tile else 0  # fewer borders
+        tile = self.options.tiles(self.mode).tile
+        window = max(tile, STATS_WINDOW) if tile else 0  # fewer borders
         stats = content_stats(self.net, image, window=window, device=self.device)
         net, style, alpha = self.net, self.style_stats, self.options.alpha
 
@@ -338,7 +346,7 @@ class Stylizer:
         return run_tiled(
             model,
             images,
-            self.options.tiles(),
+            self.options.tiles(self.mode),
             pad_multiple=self.pad_multiple,
             device=self.device,
             out_channels=3,
