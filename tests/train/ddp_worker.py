@@ -27,6 +27,9 @@ def main(out: Path) -> None:
         "world": trainer.dist.world,
     }
     (out / f"rank{rank}.json").write_text(json.dumps(record))
+    # both ranks reach this point before either tears gloo down: on a loaded machine a rank that
+    # destroyed its group early once made the other abort ("terminate called ...") at exit
+    torch.distributed.barrier()
     torch.distributed.destroy_process_group()
 
 
