@@ -161,13 +161,8 @@ class CycleGANTrainer:
     def model_config(self) -> ModelConfig:
         """``config.json`` of the A->B generator (the style that ships)."""
         data = self.cfg.data
-        return ModelConfig(
-            arch=self.cfg.generator.arch,
-            kwargs=dict(self.cfg.generator.kwargs),
-            kind="style",
-            pad_multiple=int(getattr(self.gens.g_ab, "pad_multiple", 1)),
-            extra={"mode": "cyclegan", "a": list(data.a), "b": list(data.b), "crop": data.crop},
-        )
+        extra = {"mode": "cyclegan", "a": list(data.a), "b": list(data.b), "crop": data.crop}
+        return self._generator_config(self.gens.g_ab, "style", extra)
 
     def reverse_config(self) -> ModelConfig:
         """``config.json`` of the B->A generator (``RUN/reverse``).
@@ -176,12 +171,16 @@ class CycleGANTrainer:
         ``daguerre restore -m RUN/reverse``.
         """
         data = self.cfg.data
+        extra = {"mode": "cyclegan-reverse", "a": list(data.b), "b": list(data.a)}
+        return self._generator_config(self.gens.g_ba, "restore", extra)
+
+    def _generator_config(self, net: nn.Module, kind: str, extra: dict[str, Any]) -> ModelConfig:
         return ModelConfig(
             arch=self.cfg.generator.arch,
             kwargs=dict(self.cfg.generator.kwargs),
-            kind="restore",
-            pad_multiple=int(getattr(self.gens.g_ba, "pad_multiple", 1)),
-            extra={"mode": "cyclegan-reverse", "a": list(data.b), "b": list(data.a)},
+            kind=kind,
+            pad_multiple=int(getattr(net, "pad_multiple", 1)),
+            extra=extra,
         )
 
     def _nets(self) -> dict[str, nn.Module]:
