@@ -124,3 +124,54 @@ def test_scratches_auto_runs_the_detector(mask_model: str, tmp_path: Path) -> No
 def test_scratches_with_maskless_model_raises(random_model: str) -> None:
     with pytest.raises(ValueError, match="no mask input"):
         restore_tensor(torch.rand(3, 8, 8), RestoreOptions(model=random_model, scratches="auto"))
+
+
+def _save_offset_grade(folder: Path, offset: float) -> Path:
+    from daguerre.nn.grade import GradeNet
+    from daguerre.weights.checkpoint import ModelConfig, save_model
+
+    net = GradeNet(width=8, grid=1, thumb=32)
+    with torch.no_grad():
+        net.head.bias[9:] = offset  # b = offset on every channel, A = 0
+    config = ModelConfig(arch="grade", kwargs={"width": 8, "grid": 1, "thumb": 32}, kind="grade")
+    return save_model(folder, net, config)
+
+
+def test_grade_option_applies_the_named_grade(identity: str, tmp_path: Path) -> None:
+    grade = str(_save_offset_grade(tmp_path / "grade", 0.1))
+    rgb = torch.rand(3, 30, 44, generator=torch.Generator().manual_seed(7)) * 0.8
+    plain = restore_tensor(rgb, RestoreOptions(model=identity))  # identity names no grade
+    graded = restore_tensor(rgb, RestoreOptions(model=identity, grade=grade, tile=16, overlap=4))
+    off = restore_tensor(rgb, RestoreOptions(model=identity, grade="off"))
+    assert torch.allclose(plain, rgb, atol=1e-5) and torch.equal(plain, off)
+    assert torch.allclose(graded, rgb + 0.1, atol=1e-5)
+
+
+def test_auto_grade_comes_from_the_restorer_config(tmp_path: Path) -> None:
+    import json
+
+    grade = _save_offset_grade(tmp_path / "grade", -0.2)
+    model = save_identity_model(tmp_path / "restorer")
+    config = json.loads((model / "config.json").read_text())
+    config["extra"]["grade"] = str(grade)
+    (model / "config.json").write_text(json.dumps(config))
+    rgb = torch.rand(3, 24, 24, generator=torch.Generator().manual_seed(8)) * 0.5 + 0.4
+    out = restore_tensor(rgb, RestoreOptions(model=str(model)))
+    assert torch.allclose(out, rgb - 0.2, atol=1e-5)
+    off = restore_tensor(rgb, RestoreOptions(model=str(model), grade="off"))
+    assert torch.allclose(off, rgb, atol=1e-5)
+
+
+def test_grade_option_rejects_a_model_of_another_kind(identity: str) -> None:
+    from daguerre.errors import CheckpointMismatchError
+
+    with pytest.raises(CheckpointMismatchError, match="not a colour grade"):
+        restore_tensor(torch.rand(3, 16, 16), RestoreOptions(model=identity, grade=identity))
+
+
+@pytest.mark.parametrize("size", [(1, 40), (40, 1), (5, 7)])
+def test_grade_handles_strips_and_tiny_images(identity: str, tmp_path: Path, size: tuple) -> None:
+    grade = str(_save_offset_grade(tmp_path / "grade", 0.1))
+    rgb = torch.rand(3, *size, generator=torch.Generator().manual_seed(9)) * 0.8
+    out = restore_tensor(rgb, RestoreOptions(model=identity, grade=grade, tile=16, overlap=4))
+    assert out.shape == rgb.shape and torch.allclose(out, rgb + 0.1, atol=1e-5)

@@ -18,6 +18,12 @@ def test_shipped_model_loads_and_runs_on_32px(name: str) -> None:
     net, cfg = load_model(name)
     assert (package_dir() / name / "MODEL_CARD.md").is_file()
     assert (package_dir() / name / "model.safetensors").stat().st_size <= BUDGET_BYTES
+    if cfg.kind == "grade":  # thumbnails of input and output in, colour coefficients out
+        thumb, grid = cfg.kwargs["thumb"], cfg.kwargs["grid"]
+        with torch.inference_mode():
+            out = net(torch.rand(1, 6, thumb, thumb))
+        assert out.shape == (1, 12, grid, grid) and torch.isfinite(out).all()
+        return
     channels = int(cfg.kwargs.get("in_channels", 3))
     side = max(32, 2 * cfg.pad_multiple)
     with torch.inference_mode():

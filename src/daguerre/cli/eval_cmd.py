@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from daguerre.cli.options import DeviceOpt, QuietOpt, SeedOpt, TileOpt
+from daguerre.cli.options import DeviceOpt, GradeOpt, QuietOpt, SeedOpt, TileOpt
 
 if TYPE_CHECKING:
     from daguerre.cli.batch import Reporter
@@ -197,11 +197,11 @@ def _brief(scores: Any) -> str:
     )
 
 
-def _restorers(model: str, tile: int, device: str) -> dict[str, Restorer]:
+def _restorers(model: str, tile: int, device: str, grade: str) -> dict[str, Restorer]:
     from daguerre.pipelines.baseline import classical_restore
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
 
-    options = RestoreOptions(model=model, tile=tile, device=device)
+    options = RestoreOptions(model=model, tile=tile, device=device, grade=grade)
     return {"baseline": classical_restore, "ours": lambda rgb: restore_tensor(rgb, options)}
 
 
@@ -327,6 +327,7 @@ def restore(
     sheet_count: SheetCountOpt = None,
     fd: FdOpt = False,
     tile: TileOpt = 512,
+    grade: GradeOpt = "auto",
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
 ) -> None:
@@ -355,7 +356,7 @@ def restore(
     count = DEFAULT_SHEET_COUNT[mode] if sheet_count is None else sheet_count
     reporter = make_reporter("eval", quiet=quiet)
     run = _Run(reporter, max_side=max_side, sheet_count=count)
-    restorers = _restorers(model, tile, device)
+    restorers = _restorers(model, tile, device, grade)
     reporter.start(len(paths) + len(problems))
     try:
         for path, reason in problems:
@@ -387,7 +388,7 @@ def restore(
         table,
         failed=(*run.read_failed, *table.failed),
         notes=(*table.notes, *([fd_note] if fd_note else [])),
-        settings=settings | {"limit": limit, "tile": tile},
+        settings=settings | {"limit": limit, "tile": tile, "grade": grade},
     )
     _print_tables(table)
     _finish(table, _write_reports(table, run, out_dir))

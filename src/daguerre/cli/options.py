@@ -109,6 +109,14 @@ PrecisionOpt = Annotated[
         "--precision", help="Inference precision (fp16/bf16 need a GPU).", case_sensitive=False
     ),
 ]
+GradeOpt = Annotated[
+    str,
+    typer.Option(
+        "--grade",
+        help="Whole-image colour grade after the network: auto (the one the model names), "
+        "off, or a grade model name or folder.",
+    ),
+]
 TileOpt = Annotated[
     int,
     typer.Option("--tile", min=0, help="Tile side in pixels for tiled inference; 0 = whole image."),

@@ -13,6 +13,7 @@ import typer
 from daguerre.cli.options import (
     DeviceOpt,
     FormatOpt,
+    GradeOpt,
     InputsArg,
     OutDirOpt,
     OutputFormat,
@@ -67,6 +68,7 @@ def restore(
     threads: ThreadsOpt = 0,
     scratches: ScratchesOpt = "off",
     scratch_model: ScratchModelOpt = "scratch",
+    grade: GradeOpt = "auto",
     recursive: RecursiveOpt = False,
     fmt: FormatOpt = OutputFormat.png,
     quality: QualityOpt = 95,
@@ -92,7 +94,7 @@ def restore(
         options = RestoreOptions(
             strength=strength, model=model, tile=tile, overlap=overlap,
             device=device, precision=precision.value, scratches=scratches,
-            scratch_model=scratch_model,
+            scratch_model=scratch_model, grade=grade,
         )  # fmt: skip
     except (DaguerreError, ValueError) as err:
         raise typer.BadParameter(str(err), param_hint="'--tile'/'--overlap'") from None

@@ -96,6 +96,24 @@ def scratch(
     train_scratch(cfg, out, device=device, resume=resume)
 
 
+@train_app.command("grade")
+def grade(
+    data: DataOpt,
+    out: OutOpt,
+    val: ValOpt = None,
+    config: ConfigOpt = None,
+    overrides: SetOpt = None,
+) -> None:
+    """Train the whole-image colour grade of a restoration model (RUN/best, kind grade)."""
+    from daguerre.config import load_config
+    from daguerre.train.grade import GradeTrainConfig, train_grade
+
+    paths = _data_overrides(data, val)
+    cfg = load_config(GradeTrainConfig, config, [*paths, *(overrides or [])])
+    _setup_logging(out)
+    train_grade(cfg, out)
+
+
 @train_app.command("style")
 def style(
     domain_a: Annotated[

@@ -19,6 +19,7 @@ from daguerre.nn.discriminators.patchgan import PatchDiscriminator
 from daguerre.nn.generators.multiscale import MultiScaleResNetGenerator
 from daguerre.nn.generators.resnet import ResNetGenerator
 from daguerre.nn.generators.unet import UNetGenerator
+from daguerre.nn.grade import GradeNet
 from daguerre.nn.scratch_unet import ScratchUNet
 
 GENERATORS: dict[str, type[nn.Module]] = {
@@ -27,6 +28,7 @@ GENERATORS: dict[str, type[nn.Module]] = {
     "multiscale_resnet": MultiScaleResNetGenerator,
     "adain": AdaINNet,
     "scratch_unet": ScratchUNet,
+    "grade": GradeNet,
 }
 
 DISCRIMINATORS: dict[str, type[nn.Module]] = {

@@ -39,6 +39,9 @@ class RestoreOptions:
             :func:`restore_tensor`: "off", "auto" (the scratch detector) or a mask file
             (white = damaged); see :func:`daguerre.pipelines.scratches.resolve_scratch_mask`.
         scratch_model: the detector used by ``scratches="auto"``.
+        grade: the whole-image colour grade applied after the network: "auto" (the grade
+            model the restoration model's config names, if any), "off", or a grade model
+            name or folder (see :mod:`daguerre.nn.grade`).
     """
 
     strength: float = 1.0
@@ -49,6 +52,7 @@ class RestoreOptions:
     precision: str = "auto"
     scratches: str = "off"
     scratch_model: str = "scratch"
+    grade: str = "auto"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
@@ -79,6 +83,7 @@ class LoadedRestorer:
     net: torch.nn.Module
     pad_multiple: int
     mask_channel: bool  # the network takes RGB + a defect mask (1 = damaged) as input
+    grade: str | None  # the grade model trained for this network (config ``extra.grade``)
 
 
 @functools.lru_cache(maxsize=4)
@@ -88,7 +93,38 @@ def load_restorer(model: str, device: str) -> LoadedRestorer:
 
     net, config = load_model(model)
     net = net.to(torch.device(device)).eval()
-    return LoadedRestorer(net, config.pad_multiple, bool(config.extra.get("mask_channel", False)))
+    extra = config.extra
+    return LoadedRestorer(
+        net, config.pad_multiple, bool(extra.get("mask_channel", False)), extra.get("grade")
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def load_grade(model: str) -> torch.nn.Module:
+    """Load (and cache) a colour-grade model; float32, eval mode, on the CPU (it is tiny)."""
+    from daguerre.errors import CheckpointMismatchError
+    from daguerre.weights import load_model
+
+    net, config = load_model(model)
+    if config.kind != "grade":
+        raise CheckpointMismatchError(f"{model}: a '{config.kind}' model, not a colour grade")
+    return net.eval()
+
+
+def _grade_name(options: RestoreOptions, loaded: LoadedRestorer) -> str | None:
+    if options.grade == "off":
+        return None
+    return loaded.grade if options.grade == "auto" else options.grade
+
+
+def _grade_in_place(rgb: torch.Tensor, restored: torch.Tensor, grade: str) -> None:
+    """Apply the whole-image colour grade to ``restored``, coefficients from both thumbnails."""
+    from daguerre.nn.grade import apply_grade, thumbnail
+
+    net = load_grade(grade)
+    size = net.thumb
+    thumbs = torch.cat([thumbnail(rgb, size), thumbnail(restored, size)], dim=1).cpu()
+    apply_grade(restored, net(thumbs).to(restored.device))
 
 
 def _with_empty_mask(net: torch.nn.Module) -> Any:
@@ -196,6 +232,9 @@ def restore_tensor(
         progress=progress,
     )[..., :h, :w].clamp_(0.0, 1.0)
     del net_input
+    grade = _grade_name(options, loaded)
+    if grade is not None:
+        _grade_in_place(rgb, restored, grade)
     _gray_in_place(restored, gray)
     if options.strength < 1.0:  # in place: rgb + strength * (restored - rgb)
         restored.sub_(rgb).mul_(options.strength).add_(rgb)
