@@ -132,7 +132,7 @@ def _save_offset_grade(folder: Path, offset: float) -> Path:
 
     net = GradeNet(width=8, grid=1, thumb=32)
     with torch.no_grad():
-        net.head.bias[9:] = offset  # b = offset on every channel, A = 0
+        net.head.bias[9:12] = offset  # b = offset on every channel, A = 0, alpha 1
     config = ModelConfig(arch="grade", kwargs={"width": 8, "grid": 1, "thumb": 32}, kind="grade")
     return save_model(folder, net, config)
 

@@ -4,6 +4,7 @@ import torch
 
 from daguerre.config import load_config
 from daguerre.io.image import write_image
+from daguerre.nn.grade import DETAIL_STATS
 from daguerre.train.grade import GradeTrainConfig, build_samples, fit_grade, image_psnr
 from daguerre.weights import load_model
 from tests.pipelines.models import save_identity_model
@@ -16,7 +17,21 @@ def _cast_samples(n: int, seed: int) -> dict[str, torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
     target = torch.rand(n, 3, 32, 32, generator=gen) * 0.6 + 0.2
     restored = target * torch.tensor([1.0, 0.9, 0.7])[:, None, None] + 0.05
-    return {"input": restored, "restored": restored, "target": target, "hf": torch.full((n,), 1e-5)}
+    hf = torch.tensor([1e-5, 1e-5, 1e-5]).expand(n, 3).contiguous()
+    details = torch.randn(n, DETAIL_STATS, generator=gen)
+    return {"input": restored, "restored": restored, "target": target, "details": details, "hf": hf}
+
+
+def test_blend_learns_to_keep_the_input_when_restoring_hurts() -> None:
+    """Input == target, the 'restorer' adds an error: the grade should learn alpha ~ 0."""
+    cfg = load_config(GradeTrainConfig, None, [*TINY, "optim.steps=150", "val_every=50"])
+    data = _cast_samples(64, 2)
+    data["input"] = data["target"].clone()
+    data["restored"] = data["target"] + 0.05
+    data["hf"] = torch.tensor([4e-3, 0.0, 0.0]).expand(64, 3).contiguous()  # restorer's hf error
+    result = fit_grade(cfg, data, data)
+    with torch.no_grad():
+        assert float(image_psnr(result.net, data).mean()) > float(image_psnr(None, data).mean()) + 6
 
 
 def test_fit_learns_a_colour_cast_and_reports_best() -> None:

@@ -21,8 +21,8 @@ def test_shipped_model_loads_and_runs_on_32px(name: str) -> None:
     if cfg.kind == "grade":  # thumbnails of input and output in, colour coefficients out
         thumb, grid = cfg.kwargs["thumb"], cfg.kwargs["grid"]
         with torch.inference_mode():
-            out = net(torch.rand(1, 6, thumb, thumb))
-        assert out.shape == (1, 12, grid, grid) and torch.isfinite(out).all()
+            out = net(torch.rand(1, 6, thumb, thumb), torch.randn(1, 9))
+        assert out.shape == (1, 13, grid, grid) and torch.isfinite(out).all()
         return
     channels = int(cfg.kwargs.get("in_channels", 3))
     side = max(32, 2 * cfg.pad_multiple)

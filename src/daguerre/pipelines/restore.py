@@ -118,13 +118,18 @@ def _grade_name(options: RestoreOptions, loaded: LoadedRestorer) -> str | None:
 
 
 def _grade_in_place(rgb: torch.Tensor, restored: torch.Tensor, grade: str) -> None:
-    """Apply the whole-image colour grade to ``restored``, coefficients from both thumbnails."""
-    from daguerre.nn.grade import apply_grade, thumbnail
+    """Grade ``restored`` in place: blend with ``rgb`` and colour-correct, from whole-image views.
+
+    The coefficients come from thumbnails and detail statistics of both images, computed once
+    here, so every tile gets the same correction.
+    """
+    from daguerre.nn.grade import apply_grade, detail_stats, thumbnail
 
     net = load_grade(grade)
     size = net.thumb
     thumbs = torch.cat([thumbnail(rgb, size), thumbnail(restored, size)], dim=1).cpu()
-    apply_grade(restored, net(thumbs).to(restored.device))
+    coeffs = net(thumbs, detail_stats(rgb, restored))
+    apply_grade(restored, coeffs.to(restored.device), rgb)
 
 
 def _with_empty_mask(net: torch.nn.Module) -> Any:

@@ -5,11 +5,15 @@ invented, a black point it left lifted). It is trained for one frozen restoratio
 
 1. Samples: each clean photo (long side ``max_side``) is degraded whole with the preset and a
    seeded generator, restored by the frozen model (grade off), and reduced to ``thumb``-sized
-   thumbnails of input, restored output and target, plus the error the thumbnails cannot see
-   (``hf``: full-size MSE minus thumbnail MSE). Samples are cached in the run folder.
-2. Training: the loss is the mean over images of ``log(MSE_thumb(grade(restored), target) +
-   hf)``, i.e. minus the mean full-size PSNR up to the high-frequency approximation, which is
-   what ``daguerre eval`` averages. AdamW, linear decay, flips of the thumbnails.
+   thumbnails of input, restored output and target, the detail statistics the net sees, and
+   the error the thumbnails cannot see: with ``h(d) = d - upsample(thumbnail(d))`` of the
+   full-size errors ``d_r = restored - target`` and ``d_x = input - target``, the means of
+   ``h(d_r)^2``, ``h(d_x)^2`` and ``h(d_r) h(d_x)`` (``hf``), so that the high-frequency MSE
+   of any blend ``input + alpha (restored - input)`` is known exactly. Samples are cached in
+   the run folder.
+2. Training: the loss is minus the mean over images of the estimated full-size PSNR, thumbnail
+   MSE of the graded blend plus the blend's high-frequency MSE (what ``daguerre eval``
+   averages). AdamW, linear decay, flips of the thumbnails.
 
 The result, ``RUN/best`` (kind ``grade``), is used by the restorer whose ``config.json`` names it
 in ``extra.grade`` (see :mod:`daguerre.pipelines.restore`). The network is tiny (~0.2 M
@@ -33,7 +37,7 @@ from typing import Any
 import torch
 
 from daguerre.config import dump_config, to_dict
-from daguerre.nn.grade import GradeNet, thumbnail
+from daguerre.nn.grade import GradeNet, blend_alpha, detail_stats, grade_pixels, thumbnail
 from daguerre.weights.checkpoint import ModelConfig, save_model
 
 log = logging.getLogger(__name__)
@@ -118,9 +122,17 @@ def make_sample(
     restored = restore_tensor(degraded, options)
     thumbs = {k: thumbnail(v, thumb)[0] for k, v in
               (("input", degraded), ("restored", restored), ("target", target))}  # fmt: skip
-    full = float((restored - target).pow(2).mean())
-    low = float((thumbs["restored"] - thumbs["target"]).pow(2).mean())
-    return {**thumbs, "hf": torch.tensor(max(full - low, 1e-8))}
+    high_r, high_x = _high(restored - target, thumb), _high(degraded - target, thumb)
+    hf = torch.stack([high_r.pow(2).mean(), high_x.pow(2).mean(), (high_r * high_x).mean()])
+    return {**thumbs, "details": detail_stats(degraded, restored)[0], "hf": hf.float()}
+
+
+def _high(error: torch.Tensor, thumb: int) -> torch.Tensor:
+    """What the ``thumb`` thumbnail of ``error`` (3,H,W) misses: error - upsampled thumbnail."""
+    import torch.nn.functional as F
+
+    low = F.interpolate(thumbnail(error, thumb), size=error.shape[-2:], mode="bilinear")
+    return error - low[0]
 
 
 def build_samples(
@@ -171,22 +183,19 @@ def cached_samples(run_dir: Path, name: str, folders: tuple[str, ...], cfg: Grad
 
 def image_psnr(net: GradeNet | None, batch: Samples) -> torch.Tensor:
     """Per-image full-size PSNR estimate ``(B,)`` after the grade (``net=None``: without)."""
-    restored = batch["restored"]
-    if net is not None:
-        coeffs = net(torch.cat([batch["input"], restored], dim=1))
-        restored = _graded(restored, coeffs)
-    low = (restored - batch["target"]).pow(2).mean((1, 2, 3))
-    return -10.0 * torch.log10(low + batch["hf"])
-
-
-def _graded(images: torch.Tensor, coeffs: torch.Tensor) -> torch.Tensor:
-    """Differentiable (out-of-place) :func:`apply_grade` for small batches."""
     from daguerre.nn.grade import _chunk_coefficients
 
-    h, w = images.shape[-2:]
-    c = _chunk_coefficients(coeffs, slice(0, h), h, w)
-    matrix = c[:, :9].unflatten(1, (3, 3))
-    return (images + torch.einsum("bijhw,bjhw->bihw", matrix, images) + c[:, 9:]).clamp(0, 1)
+    restored, source = batch["restored"], batch["input"]
+    alpha = torch.ones_like(batch["hf"][:, 0])
+    if net is not None:
+        coeffs = net(torch.cat([source, restored], dim=1), batch["details"])
+        alpha = blend_alpha(coeffs)[:, 0, 0, 0]
+        h, w = restored.shape[-2:]
+        restored = grade_pixels(restored, source, _chunk_coefficients(coeffs, slice(0, h), h, w))
+    low = (restored - batch["target"]).pow(2).mean((1, 2, 3))
+    hf_r, hf_x, hf_rx = batch["hf"].unbind(1)
+    high = alpha**2 * hf_r + (1 - alpha) ** 2 * hf_x + 2 * alpha * (1 - alpha) * hf_rx
+    return -10.0 * torch.log10((low + high).clamp_min(1e-10))
 
 
 def _flip(batch: Samples, gen: torch.Generator) -> Samples:
@@ -195,7 +204,7 @@ def _flip(batch: Samples, gen: torch.Generator) -> Samples:
     out = dict(batch)
     for dim in (-1, -2):
         flip = (torch.rand(n, generator=gen) < 0.5)[:, None, None, None]
-        for key in ("input", "restored", "target"):
+        for key in ("input", "restored", "target"):  # details and hf do not change
             out[key] = torch.where(flip, out[key].flip(dim), out[key])
     return out
 
