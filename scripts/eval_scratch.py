@@ -7,6 +7,10 @@
 3. Whole-image PSNR on the ``aged`` preset with ``--scratches auto`` vs ``off``.
 
 Usage: python scripts/eval_scratch.py --clean ../shared/data/clean/val [--limit 40] [--max-side 512]
+
+``--thresholds 0.3,0.5,0.7`` also prints detection scores at other probability thresholds
+(choose one on ``clean/train`` photos, never on the photos you report); ``--detect-only``
+skips parts 2 and 3.
 """
 
 from __future__ import annotations
@@ -25,7 +29,12 @@ from daguerre.metrics.evaluate import fit_max_side, image_seed
 from daguerre.metrics.fidelity import psnr
 from daguerre.pipelines.baseline import telea_inpaint
 from daguerre.pipelines.restore import RestoreOptions, restore_tensor
-from daguerre.pipelines.scratches import DetectOptions, defect_mask, detect_defects
+from daguerre.pipelines.scratches import (
+    DetectOptions,
+    defect_mask,
+    detect_defects,
+    detect_threshold,
+)
 
 
 def masked_psnr(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> float:
@@ -33,6 +42,16 @@ def masked_psnr(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> float:
     weight = mask.expand_as(a)
     mse = float(((a - b) ** 2 * weight).sum() / weight.sum().clamp_min(1))
     return 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-10))).item()
+
+
+def _scores(tally: dict[str, float]) -> dict[str, float]:
+    tp, fp, fn = tally["tp"], tally["fp"], tally["fn"]
+    return {
+        "precision": tp / max(tp + fp, 1),
+        "recall": tp / max(tp + fn, 1),
+        "f1": 2 * tp / max(2 * tp + fp + fn, 1),
+        "iou": tp / max(tp + fp + fn, 1),
+    }
 
 
 def main() -> None:
@@ -43,9 +62,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="restore")
     parser.add_argument("--detector", default="scratch")
+    parser.add_argument("--threshold", type=float, help="default: the detector's calibrated one")
+    parser.add_argument("--thresholds", default="", help="extra thresholds, e.g. 0.3,0.7")
+    parser.add_argument("--detect-only", action="store_true")
     args = parser.parse_args()
+    if args.threshold is None:
+        args.threshold = detect_threshold(DetectOptions(model=args.detector))
+    sweep = sorted({args.threshold, *(float(t) for t in args.thresholds.split(",") if t)})
+    swept = {t: {"tp": 0.0, "fp": 0.0, "fn": 0.0} for t in sweep}
     paths, _ = collect_inputs([args.clean], recursive=True)
-    counts = {"tp": 0.0, "fp": 0.0, "fn": 0.0}
     inside = {"ours": [], "telea": [], "input": []}
     aged = {"auto": [], "off": [], "input": []}
     detect = DetectOptions(model=args.detector, dilate=0)
@@ -56,10 +81,14 @@ def main() -> None:
         op = build_preset("scratches-only")
         hit = run(op, clean[None], gen)
         truth = (hit.mask[0] > 0.25).float()
-        pred = detect_defects(hit.image[0], detect) > 0.5
-        counts["tp"] += float((pred & (truth > 0)).sum())
-        counts["fp"] += float((pred & (truth == 0)).sum())
-        counts["fn"] += float((~pred & (truth > 0)).sum())
+        prob = detect_defects(hit.image[0], detect)
+        for t, tally in swept.items():
+            pred = prob > t
+            tally["tp"] += float((pred & (truth > 0)).sum())
+            tally["fp"] += float((pred & (truth == 0)).sum())
+            tally["fn"] += float((~pred & (truth > 0)).sum())
+        if args.detect_only:
+            continue
         if truth.sum() > 0:
             target = apply_to_target(op, clean[None], hit.params)[0]
             ours = restore_tensor(hit.image[0], restore, mask=truth)
@@ -70,19 +99,16 @@ def main() -> None:
         gen = torch.Generator().manual_seed(image_seed(args.seed + 1, path.stem))
         old = run(op, clean[None], gen)
         target = apply_to_target(op, clean[None], old.params)[0]
-        mask = defect_mask(detect_defects(old.image[0], DetectOptions(model=args.detector)), 0.5, 2)
+        prob = detect_defects(old.image[0], DetectOptions(model=args.detector))
+        mask = defect_mask(prob, args.threshold, 2)
         aged["auto"].append(float(psnr(restore_tensor(old.image[0], restore, mask=mask), target)))
         aged["off"].append(float(psnr(restore_tensor(old.image[0], restore), target)))
         aged["input"].append(float(psnr(old.image[0], target)))
-    tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
     result = {
         "images": min(len(paths), args.limit),
-        "detection": {
-            "precision": tp / max(tp + fp, 1),
-            "recall": tp / max(tp + fn, 1),
-            "f1": 2 * tp / max(2 * tp + fp + fn, 1),
-            "iou": tp / max(tp + fp + fn, 1),
-        },
+        "threshold": args.threshold,
+        "detection": _scores(swept[args.threshold]),
+        "detection_by_threshold": {str(t): _scores(tally) for t, tally in swept.items()},
         "psnr_inside_mask": {k: sum(v) / max(len(v), 1) for k, v in inside.items()},
         "aged_whole_image_psnr": {k: sum(v) / max(len(v), 1) for k, v in aged.items()},
     }

@@ -21,7 +21,7 @@ from tests.pipelines.models import save_identity_model
 KW = {"base_channels": 4, "depth": 2, "max_channels": 8}
 
 
-def save_detector_model(folder: Path, *, seed: int = 0) -> Path:
+def save_detector_model(folder: Path, *, seed: int = 0, threshold: float = 0.5) -> Path:
     """A random tiny detector whose probabilities spread widely around 0.5."""
     torch.manual_seed(seed)
     net = ScratchUNet(**KW).eval()
@@ -30,7 +30,11 @@ def save_detector_model(folder: Path, *, seed: int = 0) -> Path:
         logits = net(torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(seed)))
         net.head.bias.sub_(logits.median())
     config = ModelConfig(
-        arch="scratch_unet", kwargs=KW, kind="scratch", pad_multiple=4, extra={"threshold": 0.5}
+        arch="scratch_unet",
+        kwargs=KW,
+        kind="scratch",
+        pad_multiple=4,
+        extra={"threshold": threshold},
     )
     return save_model(folder, net, config)
 
@@ -177,3 +181,16 @@ def test_resolve_errors(tmp_path: Path) -> None:
         resolve_scratch_mask(str(tmp_path), rgb)
     with pytest.raises(DaguerreError, match="other.png"):
         resolve_scratch_mask(str(tmp_path), rgb, image_path=Path("other.tif"))
+
+
+def test_auto_mask_uses_the_detectors_calibrated_threshold(tmp_path: Path) -> None:
+    from daguerre.pipelines.scratches import detect_threshold
+
+    strict = str(save_detector_model(tmp_path / "strict", threshold=0.6))
+    rgb = _image(3, 40, 40, seed=5)
+    prob = detect_defects(rgb, DetectOptions(model=strict))
+    assert detect_threshold(DetectOptions(model=strict)) == 0.6
+    assert detect_threshold(DetectOptions(model=strict, threshold=0.3)) == 0.3
+    auto = resolve_scratch_mask("auto", rgb, options=DetectOptions(model=strict, dilate=0))
+    assert auto is not None and torch.equal(auto, (prob > 0.6).float())
+    assert 0 < float(auto.sum()) < float((prob > 0.5).sum())

@@ -31,9 +31,13 @@ if TYPE_CHECKING:
     from daguerre.types import Tensor
 
 ThresholdOpt = Annotated[
-    float,
+    float | None,
     typer.Option(
-        "--threshold", min=0.0, max=1.0, help="Damage probability above which a pixel is marked."
+        "--threshold",
+        min=0.0,
+        max=1.0,
+        help="Damage probability above which a pixel is marked (default: the detector's "
+        "calibrated threshold).",
     ),
 ]
 DilateOpt = Annotated[
@@ -58,7 +62,7 @@ OVERLAY_OPACITY = 0.6
 def detect(
     inputs: InputsArg,
     out_dir: OutDirOpt,
-    threshold: ThresholdOpt = 0.5,
+    threshold: ThresholdOpt = None,
     dilate: DilateOpt = 2,
     overlay: OverlayOpt = False,
     model: ModelOpt = "scratch",
@@ -120,11 +124,11 @@ def tint(rgb: Tensor, mask: Tensor) -> Tensor:
 
 def _make_process(options: DetectOptions, *, overlay: bool) -> Process:
     from daguerre.cli.batch import ImageOutput
-    from daguerre.pipelines.scratches import defect_mask, detect_defects
+    from daguerre.pipelines.scratches import defect_mask, detect_defects, detect_threshold
 
     def process(item: BatchItem, loaded: LoadedImage) -> list[Output]:
         prob = detect_defects(loaded.rgb, options)
-        mask = defect_mask(prob, options.threshold, options.dilate)
+        mask = defect_mask(prob, detect_threshold(options), options.dilate)
         outputs: list[Output] = [ImageOutput(rgb=mask, keep_meta=False)]
         if overlay:
             picture = tint(loaded.rgb, mask)

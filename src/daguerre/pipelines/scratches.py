@@ -36,7 +36,9 @@ class DetectOptions:
 
     Args:
         model: a shipped detector name or a model folder (e.g. a training run's ``best/``).
-        threshold: probability above which a pixel counts as damaged, in [0, 1].
+        threshold: probability above which a pixel counts as damaged, in [0, 1]; ``None``
+            takes the detector's calibrated threshold (``extra.threshold`` in its
+            ``config.json``, chosen for the best F1 on training photos; 0.5 if absent).
         dilate: grow the hard mask by this many pixels (covers the soft edges of thin
             scratches, which the restorer must inpaint too).
         tile: tile side in pixels (0 = whole image at once).
@@ -50,7 +52,7 @@ class DetectOptions:
     """
 
     model: str = DEFAULT_DETECTOR
-    threshold: float = 0.5
+    threshold: float | None = None
     dilate: int = 2
     tile: int = 512
     overlap: int = 32
@@ -58,7 +60,7 @@ class DetectOptions:
     precision: str = "auto"
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.threshold <= 1.0:
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
         if self.dilate < 0:
             raise ValueError(f"dilate must be >= 0 pixels, got {self.dilate}")
@@ -78,6 +80,14 @@ class LoadedDetector:
 
     net: torch.nn.Module
     pad_multiple: int
+    threshold: float  # calibrated damage threshold (config ``extra.threshold``, else 0.5)
+
+
+def detect_threshold(options: DetectOptions) -> float:
+    """``options.threshold``, or the detector's calibrated one when that is ``None``."""
+    if options.threshold is not None:
+        return options.threshold
+    return load_detector(str(options.model), str(resolve_device(options.device))).threshold
 
 
 @functools.lru_cache(maxsize=2)
@@ -93,7 +103,8 @@ def load_detector(model: str, device: str) -> LoadedDetector:
     net, config = load_model(model)
     if config.kind != "scratch":
         raise DaguerreError(f"model '{model}' is a {config.kind} model, not a scratch detector")
-    return LoadedDetector(net.to(torch.device(device)).eval(), config.pad_multiple)
+    threshold = float(config.extra.get("threshold", 0.5))
+    return LoadedDetector(net.to(torch.device(device)).eval(), config.pad_multiple, threshold)
 
 
 def _pad_to_min(x: torch.Tensor, side: int) -> torch.Tensor:
@@ -237,7 +248,8 @@ def resolve_scratch_mask(
         return None
     options = options or DetectOptions()
     if spec == "auto":
-        return defect_mask(detect_defects(rgb, options), options.threshold, options.dilate)
+        prob = detect_defects(rgb, options)
+        return defect_mask(prob, detect_threshold(options), options.dilate)
     source = Path(spec)
     if source.is_dir():
         if image_path is None and key is None:
