@@ -46,13 +46,17 @@ def test_fit_learns_a_colour_cast_and_reports_best() -> None:
     assert seen and seen == sorted(seen) and result.score == seen[-1]
 
 
-def test_samples_are_reproducible_and_restored_by_the_named_model(tmp_path: Path) -> None:
+def _photos_and_identity(tmp_path: Path) -> tuple[Path, Path]:
+    """Two random 40x56 photos and an identity restorer."""
     photos = tmp_path / "photos"
     for i in range(2):
-        write_image(
-            photos / f"p{i}.png", torch.rand(3, 40, 56, generator=torch.Generator().manual_seed(i))
-        )
-    model = save_identity_model(tmp_path / "identity")
+        rgb = torch.rand(3, 40, 56, generator=torch.Generator().manual_seed(i))
+        write_image(photos / f"p{i}.png", rgb)
+    return photos, save_identity_model(tmp_path / "identity")
+
+
+def test_samples_are_reproducible_and_restored_by_the_named_model(tmp_path: Path) -> None:
+    photos, model = _photos_and_identity(tmp_path)
     cfg = load_config(GradeTrainConfig, None, [*TINY, f"restore_model={model}", "data.max_side=48"])
     first = build_samples((str(photos),), cfg, per_image=2, salt=0)
     again = build_samples((str(photos),), cfg, per_image=2, salt=0)
@@ -66,12 +70,7 @@ def test_samples_are_reproducible_and_restored_by_the_named_model(tmp_path: Path
 def test_train_grade_writes_loadable_best(tmp_path: Path) -> None:
     from daguerre.train.grade import train_grade
 
-    photos = tmp_path / "photos"
-    for i in range(2):
-        write_image(
-            photos / f"p{i}.png", torch.rand(3, 40, 56, generator=torch.Generator().manual_seed(i))
-        )
-    model = save_identity_model(tmp_path / "identity")
+    photos, model = _photos_and_identity(tmp_path)
     overrides = [*TINY, f"restore_model={model}", "data.max_side=48", "optim.steps=20",
                  "val_every=10", f"data.train=['{photos}']", f"data.val=['{photos}']"]  # fmt: skip
     cfg = load_config(GradeTrainConfig, None, overrides)
