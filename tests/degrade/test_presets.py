@@ -16,6 +16,7 @@ NAMES = [
     "scratches-only",
     "colorfade",
     "restore-mix",
+    "restore-mix2",
     "defects",
     "detector-mix",
 ]
@@ -69,3 +70,11 @@ def test_unknown_preset_lists_names() -> None:
         build_preset("agedd")
     message = str(info.value)
     assert "agedd" in message and all(name in message for name in NAMES)
+
+
+def test_restore_mix2_leaves_some_photos_untouched() -> None:
+    img = torch.rand(64, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    result = run(build_preset("restore-mix2"), img, torch.Generator().manual_seed(1))
+    same = [bool(torch.equal(result.image[i], img[i])) for i in range(64)]
+    assert 1 <= sum(same) <= 16  # ~8 % identity samples (plus none of the others)
+    assert not bool(result.mask[torch.tensor(same)].any())

@@ -223,6 +223,22 @@ def restore_mix() -> Op:
     )
 
 
+def restore_mix2() -> Op:
+    """``restore-mix`` plus undamaged photos (8 %) and scratched clean photos (7 %).
+
+    Measured on 20 val photos (384 px), the ``restore-mix`` model changes an undamaged photo
+    to 30.2 dB (baseline 33.1) and lowers JPEG q50 inputs from 30.3 to 28.2 dB: it never saw
+    a photo it should leave alone, so it smooths real texture as if it were noise. Undamaged
+    samples teach it to keep texture; scratched clean photos (with their mask) train the
+    inpainting on sharp content.
+    """
+    return OneOf(
+        [unstructured(), aged(), heavy(), realesrgan(), colorfade(), scratches_only(),
+         Sequential([])],
+        probs=(0.40, 0.30, 0.05, 0.05, 0.05, 0.07, 0.08),
+    )  # fmt: skip
+
+
 # --- registry -----------------------------------------------------------------------------
 
 PRESETS: dict[str, Callable[[], Op]] = {
@@ -233,6 +249,7 @@ PRESETS: dict[str, Callable[[], Op]] = {
     "scratches-only": scratches_only,
     "colorfade": colorfade,
     "restore-mix": restore_mix,
+    "restore-mix2": restore_mix2,
     "defects": defects,
     "detector-mix": detector_mix,
 }
@@ -246,6 +263,7 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "scratches-only": "scratches on every image, dust and creases sometimes (detector labels)",
     "colorfade": "faded colour print: dye loss with a red-pink cast, mild grain",
     "restore-mix": "training mix: unstructured 45%, aged 40%, heavy/realesrgan/colorfade 5% each",
+    "restore-mix2": "restore-mix 85% + undamaged photos 8% + scratched clean photos 7%",
     "defects": "aged print with scratches, dust, creases, tears, stains on ~98% (detector labels)",
     "detector-mix": "detector training mix: defects 60%, scratches-only 40%",
 }

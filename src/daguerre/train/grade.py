@@ -43,6 +43,7 @@ from daguerre.weights.checkpoint import ModelConfig, save_model
 log = logging.getLogger(__name__)
 
 Samples = dict[str, torch.Tensor]
+TRAIN_FLOOR = 1e-5  # MSE added in the training loss: 50 dB, far above any restoration
 
 
 @dataclass(frozen=True)
@@ -181,8 +182,12 @@ def cached_samples(run_dir: Path, name: str, folders: tuple[str, ...], cfg: Grad
 # --- loss and training --------------------------------------------------------------------
 
 
-def image_psnr(net: GradeNet | None, batch: Samples) -> torch.Tensor:
-    """Per-image full-size PSNR estimate ``(B,)`` after the grade (``net=None``: without)."""
+def image_psnr(net: GradeNet | None, batch: Samples, *, floor: float = 1e-10) -> torch.Tensor:
+    """Per-image full-size PSNR estimate ``(B,)`` after the grade (``net=None``: without).
+
+    ``floor`` is added to each MSE: training uses ``TRAIN_FLOOR`` (PSNR saturates near 50 dB)
+    so a few undamaged samples, whose input is exact, do not dominate the batch's gradient.
+    """
     from daguerre.nn.grade import _chunk_coefficients
 
     restored, source = batch["restored"], batch["input"]
@@ -195,7 +200,7 @@ def image_psnr(net: GradeNet | None, batch: Samples) -> torch.Tensor:
     low = (restored - batch["target"]).pow(2).mean((1, 2, 3))
     hf_r, hf_x, hf_rx = batch["hf"].unbind(1)
     high = alpha**2 * hf_r + (1 - alpha) ** 2 * hf_x + 2 * alpha * (1 - alpha) * hf_rx
-    return -10.0 * torch.log10((low + high).clamp_min(1e-10))
+    return -10.0 * torch.log10((low + high).clamp_min(0.0) + floor)
 
 
 def _flip(batch: Samples, gen: torch.Generator) -> Samples:
@@ -273,7 +278,7 @@ def fit_grade(
             group["lr"] = cfg.optim.lr * (1.0 - frac)
         idx = torch.randint(0, n, (cfg.data.batch,), generator=gen)
         batch = _flip({k: v[idx].float() for k, v in train.items()}, gen)
-        loss = -image_psnr(net, batch).mean()
+        loss = -image_psnr(net, batch, floor=TRAIN_FLOOR).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
