@@ -93,12 +93,18 @@ def fit(rgb: torch.Tensor, width: int) -> Image.Image:
 def scratch_sheet(out: Path, width: int = 300) -> None:
     """Real scratched scans: input | detected mask | restored with scratches auto | without."""
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
-    from daguerre.pipelines.scratches import DetectOptions, defect_mask, detect_defects
+    from daguerre.pipelines.scratches import (
+        DetectOptions,
+        defect_mask,
+        detect_defects,
+        detect_threshold,
+    )
 
     rows = []
+    options = DetectOptions()
     for name in SCRATCHED:
         rgb = read_image(SHARED / "old" / name).rgb
-        mask = defect_mask(detect_defects(rgb, DetectOptions()), 0.5, 2)
+        mask = defect_mask(detect_defects(rgb, options), detect_threshold(options), 2)
         fixed = restore_tensor(rgb, RestoreOptions(), mask=mask)
         plain = restore_tensor(rgb, RestoreOptions())
         panels = [
