@@ -18,7 +18,7 @@ image.
 
 Example:
     >>> net = GradeNet(width=8, grid=2, thumb=32)
-    >>> coeffs = net(torch.rand(1, 6, 32, 32), torch.rand(1, DETAIL_STATS))
+    >>> coeffs = net(torch.rand(1, 6, 32, 32), torch.rand(1, DETAIL_STATS)).detach()
     >>> coeffs.shape, float(coeffs.abs().max())  # starts as the identity transform
     (torch.Size([1, 13, 2, 2]), 0.0)
 """
