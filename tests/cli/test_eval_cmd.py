@@ -120,6 +120,7 @@ def test_fd_without_backbone_is_skipped_with_a_note(
         (("--real", "{dir}", "--fd"), "--clean only"),
         (("--real", "{dir}", "--max-side", "100"), "192"),
         (("--clean", "{dir}", "-p", "aged", "--model", "{dir}/nope"), "not found"),
+        (("--clean", "{dir}", "-p", "aged", "--grade", "{dir}/nope"), "not found"),
     ],
 )
 def test_usage_errors_exit_2(tmp_path: Path, model: Path, args: tuple, message: str) -> None:

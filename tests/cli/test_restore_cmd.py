@@ -61,6 +61,15 @@ def test_missing_model_is_a_usage_error(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("grade", ["nope", "model"])
+def test_missing_or_wrong_grade_is_a_usage_error(tmp_path: Path, model: str, grade: str) -> None:
+    make_corpus(tmp_path / "in")
+    named = str(tmp_path / "nope") if grade == "nope" else model  # a restorer is no grade
+    result = _restore(tmp_path / "in", "-o", tmp_path / "out", "--model", model, "--grade", named)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_sharding_by_rank_and_skip_existing(tmp_path: Path, model: str) -> None:
     corpus = make_corpus(tmp_path / "in")
     good = [corpus[k] for k in ("good_rgb", "rgba", "bmp", "webp")]

@@ -1,8 +1,10 @@
 from pathlib import Path
 
+import pytest
 import torch
 
 from daguerre.config import load_config
+from daguerre.errors import ImageReadError
 from daguerre.io.image import write_image
 from daguerre.nn.grade import DETAIL_STATS
 from daguerre.train.grade import GradeTrainConfig, build_samples, fit_grade, image_psnr
@@ -81,3 +83,17 @@ def test_train_grade_writes_loadable_best(tmp_path: Path) -> None:
         tmp_path / "run" / "final"
     ).is_dir()
     assert type(net).__name__ == "GradeNet"
+
+
+def test_unreadable_photos_are_skipped_and_none_at_all_is_an_error(tmp_path: Path) -> None:
+    photos, model = _photos_and_identity(tmp_path)
+    (photos / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (photos / "empty.jpg").write_bytes(b"")
+    cfg = load_config(GradeTrainConfig, None, [*TINY, f"restore_model={model}", "data.max_side=48"])
+    samples = build_samples((str(photos),), cfg, per_image=1, salt=0)
+    assert samples["restored"].shape[0] == 2  # the two good photos only
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.raises(ImageReadError, match="no readable photo"):
+        build_samples((str(bad),), cfg, per_image=1, salt=0)

@@ -125,6 +125,19 @@ def _check_model(model: str) -> None:
         raise typer.BadParameter(str(err), param_hint="'--model'") from None
 
 
+def _check_grade(grade: str) -> None:
+    """A named grade model must exist and be a grade ("auto"/"off" are checked at run time)."""
+    from daguerre.errors import DaguerreError
+    from daguerre.pipelines.restore import load_grade
+
+    if grade in ("auto", "off"):
+        return
+    try:
+        load_grade(grade)
+    except DaguerreError as err:
+        raise typer.BadParameter(str(err), param_hint="'--grade'") from None
+
+
 def _fd_settings(enabled: bool) -> tuple[FDSettings | None, str]:
     """The backbone for --fd, or None with a one-line reason when it is off or missing."""
     if not enabled:
@@ -346,6 +359,7 @@ def restore(
 
     mode, folder = _mode(clean, real, preset, fd, max_side)
     _check_model(model)
+    _check_grade(grade)
     if mode == "paired":
         try:
             build_preset(str(preset))

@@ -86,7 +86,7 @@ def restore(
     from daguerre.cli.batch import exit_with, run_batch, shard_from_env
     from daguerre.errors import DaguerreError
     from daguerre.infer.device import resolve_device, set_threads
-    from daguerre.pipelines.restore import RestoreOptions, load_restorer
+    from daguerre.pipelines.restore import RestoreOptions, grade_name, load_grade, load_restorer
 
     if threads:
         set_threads(threads)
@@ -102,6 +102,12 @@ def restore(
         loaded = load_restorer(model, str(resolve_device(device)))
     except DaguerreError as err:
         raise typer.BadParameter(str(err), param_hint="'--model'") from None
+    try:  # the grade too: a missing or wrong grade model is a usage error
+        grade_model = grade_name(options, loaded)
+        if grade_model is not None:
+            load_grade(grade_model)
+    except DaguerreError as err:
+        raise typer.BadParameter(str(err), param_hint="'--grade'") from None
     _check_scratches(options, mask_channel=loaded.mask_channel)
     report = run_batch(
         inputs,

@@ -32,8 +32,8 @@ from torch import nn
 from daguerre.nn.blocks import ConvAct
 
 __all__ = [
-    "COEFFS", "DETAIL_STATS", "GradeNet", "apply_grade", "blend_alpha", "detail_stats",
-    "grade_pixels", "thumbnail",
+    "COEFFS", "DETAIL_STATS", "GradeNet", "apply_grade", "blend_alpha", "coefficients_at",
+    "detail_stats", "grade_pixels", "thumbnail",
 ]  # fmt: skip
 
 # per lattice cell: a 3x3 matrix (added to the identity), row-major, a 3-vector offset, then
@@ -156,7 +156,7 @@ def blend_alpha(coeffs: torch.Tensor) -> torch.Tensor:
     return (1.0 - coeffs[:, 12:13]).clamp(0.0, 1.25)
 
 
-def _chunk_coefficients(coeffs: torch.Tensor, rows: slice, height: int, width: int) -> torch.Tensor:
+def coefficients_at(coeffs: torch.Tensor, rows: slice, height: int, width: int) -> torch.Tensor:
     """Bilinear upsampling of ``(B,12,g,g)`` to the pixel rows ``rows`` of an HxW image."""
     b = coeffs.shape[0]
     ys = (torch.arange(rows.start, rows.stop, dtype=torch.float32) + 0.5) / height * 2 - 1
@@ -208,7 +208,7 @@ def apply_grade(
     coeffs = coeffs.float()
     for top in range(0, h, step):
         rows = slice(top, min(h, top + step))
-        c = _chunk_coefficients(coeffs, rows, h, w)  # (B,13,r,W)
+        c = coefficients_at(coeffs, rows, h, w)  # (B,13,r,W)
         block = images[:, :, rows]
         if sources is None:
             c[:, 12] = 0.0  # alpha 1: the blend needs the source

@@ -111,7 +111,8 @@ def load_grade(model: str) -> torch.nn.Module:
     return net.eval()
 
 
-def _grade_name(options: RestoreOptions, loaded: LoadedRestorer) -> str | None:
+def grade_name(options: RestoreOptions, loaded: LoadedRestorer) -> str | None:
+    """The grade model ``options.grade`` resolves to for ``loaded`` (``None``: no grade)."""
     if options.grade == "off":
         return None
     return loaded.grade if options.grade == "auto" else options.grade
@@ -237,7 +238,7 @@ def restore_tensor(
         progress=progress,
     )[..., :h, :w].clamp_(0.0, 1.0)
     del net_input
-    grade = _grade_name(options, loaded)
+    grade = grade_name(options, loaded)
     if grade is not None:
         _grade_in_place(rgb, restored, grade)
     _gray_in_place(restored, gray)

@@ -37,7 +37,14 @@ from typing import Any
 import torch
 
 from daguerre.config import dump_config, to_dict
-from daguerre.nn.grade import GradeNet, blend_alpha, detail_stats, grade_pixels, thumbnail
+from daguerre.nn.grade import (
+    GradeNet,
+    blend_alpha,
+    coefficients_at,
+    detail_stats,
+    grade_pixels,
+    thumbnail,
+)
 from daguerre.weights.checkpoint import ModelConfig, save_model
 
 log = logging.getLogger(__name__)
@@ -95,20 +102,6 @@ class GradeTrainConfig:
 # --- samples ------------------------------------------------------------------------------
 
 
-def _load_photo(path: Path, max_side: int) -> torch.Tensor:
-    """``(3,H,W)`` float32 [0,1], downscaled so the long side is at most ``max_side``."""
-    import torch.nn.functional as F
-
-    from daguerre.io.image import read_image
-
-    rgb = read_image(path).rgb
-    h, w = rgb.shape[-2:]
-    if max(h, w) > max_side:
-        size = (max(1, round(h * max_side / max(h, w))), max(1, round(w * max_side / max(h, w))))
-        rgb = F.interpolate(rgb[None], size=size, mode="bilinear", antialias=True)[0]
-    return rgb.clamp(0.0, 1.0)
-
-
 def make_sample(
     clean: torch.Tensor, op: Any, gen: torch.Generator, restore_model: str, thumb: int
 ) -> Samples:
@@ -139,9 +132,19 @@ def _high(error: torch.Tensor, thumb: int) -> torch.Tensor:
 def build_samples(
     folders: tuple[str, ...], cfg: GradeTrainConfig, per_image: int, salt: int
 ) -> Samples:
-    """One stacked batch of samples for every photo under ``folders`` (``per_image`` each)."""
+    """One stacked batch of samples for every photo under ``folders`` (``per_image`` each).
+
+    Photos are read like ``daguerre eval`` reads them (long side fitted to ``max_side``); an
+    unreadable one is logged and skipped.
+
+    Raises:
+        ImageReadError: no readable photo at all.
+    """
     from daguerre.degrade.presets import build_preset
+    from daguerre.errors import ImageReadError
     from daguerre.io.discover import collect_inputs
+    from daguerre.io.image import read_image
+    from daguerre.metrics.evaluate import fit_max_side
     from daguerre.train.data import sample_seed
 
     paths, problems = collect_inputs([Path(f) for f in folders], recursive=True)
@@ -151,7 +154,11 @@ def build_samples(
     items: list[Samples] = []
     start = time.monotonic()
     for index, path in enumerate(paths):
-        clean = _load_photo(path, cfg.data.max_side)
+        try:
+            clean = fit_max_side(read_image(path).rgb, cfg.data.max_side)
+        except ImageReadError as err:
+            log.warning("skipping %s: %s", path, err.reason)
+            continue
         for k in range(per_image):
             gen = torch.Generator("cpu").manual_seed(sample_seed(cfg.seed, salt, index, k))
             items.append(make_sample(clean, op, gen, cfg.restore_model, cfg.net.thumb))
@@ -159,6 +166,9 @@ def build_samples(
             log.info(
                 "samples: %d/%d photos, %.0f s", index + 1, len(paths), time.monotonic() - start
             )
+    if not items:
+        where = Path(folders[0]) if folders else Path()
+        raise ImageReadError(where, "no readable photo for grade samples")
     return {key: torch.stack([item[key] for item in items]) for key in items[0]}
 
 
@@ -188,15 +198,13 @@ def image_psnr(net: GradeNet | None, batch: Samples, *, floor: float = 1e-10) ->
     ``floor`` is added to each MSE: training uses ``TRAIN_FLOOR`` (PSNR saturates near 50 dB)
     so a few undamaged samples, whose input is exact, do not dominate the batch's gradient.
     """
-    from daguerre.nn.grade import _chunk_coefficients
-
     restored, source = batch["restored"], batch["input"]
     alpha = torch.ones_like(batch["hf"][:, 0])
     if net is not None:
         coeffs = net(torch.cat([source, restored], dim=1), batch["details"])
         alpha = blend_alpha(coeffs)[:, 0, 0, 0]
         h, w = restored.shape[-2:]
-        restored = grade_pixels(restored, source, _chunk_coefficients(coeffs, slice(0, h), h, w))
+        restored = grade_pixels(restored, source, coefficients_at(coeffs, slice(0, h), h, w))
     low = (restored - batch["target"]).pow(2).mean((1, 2, 3))
     hf_r, hf_x, hf_rx = batch["hf"].unbind(1)
     high = alpha**2 * hf_r + (1 - alpha) ** 2 * hf_x + 2 * alpha * (1 - alpha) * hf_rx
