@@ -4,7 +4,8 @@
    F1 / IoU of the detector's mask (threshold 0.5, no dilation) against the engine's mask.
 2. Inpainting: the same damaged photos, PSNR inside the true mask for our restorer given the
    mask vs OpenCV Telea with the same mask.
-3. Whole-image PSNR on the ``aged`` preset with ``--scratches auto`` vs ``off``.
+3. Whole-image PSNR on the ``aged`` preset with ``--scratches auto`` vs ``off`` (and with the
+   engine's true mask, dilated the same way: what a perfect detector would give).
 
 Usage: python scripts/eval_scratch.py --clean ../shared/data/clean/val [--limit 40] [--max-side 512]
 
@@ -72,7 +73,7 @@ def main() -> None:
     swept = {t: {"tp": 0.0, "fp": 0.0, "fn": 0.0} for t in sweep}
     paths, _ = collect_inputs([args.clean], recursive=True)
     inside = {"ours": [], "telea": [], "input": []}
-    aged = {"auto": [], "off": [], "input": []}
+    aged = {"auto": [], "off": [], "true_mask": [], "input": []}
     detect = DetectOptions(model=args.detector, dilate=0)
     restore = RestoreOptions(model=args.model)
     for path in paths[: args.limit]:
@@ -103,6 +104,9 @@ def main() -> None:
         mask = defect_mask(prob, args.threshold, 2)
         aged["auto"].append(float(psnr(restore_tensor(old.image[0], restore, mask=mask), target)))
         aged["off"].append(float(psnr(restore_tensor(old.image[0], restore), target)))
+        true_mask = defect_mask(old.mask[0], 0.25, 2)  # the engine's mask, dilated like auto's
+        fixed = restore_tensor(old.image[0], restore, mask=true_mask)
+        aged["true_mask"].append(float(psnr(fixed, target)))
         aged["input"].append(float(psnr(old.image[0], target)))
     result = {
         "images": min(len(paths), args.limit),

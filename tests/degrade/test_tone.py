@@ -2,6 +2,7 @@ import dataclasses
 
 import torch
 
+from daguerre.degrade.chain import Sequential, apply_to_target, run
 from daguerre.degrade.tone import DyeFade, Fade, Sepia, Yellowing
 from tests.degrade.contract import DegradationContract, make_image
 
@@ -49,6 +50,17 @@ def test_sepia_turns_colour_into_a_monochrome_tone(gen: torch.Generator) -> None
     img[:, 1] = 0.7  # pure green
     out = Sepia(strength=(1.0, 1.0)).apply(img, Sepia(strength=(1.0, 1.0)).sample(gen, 1))
     assert out[0, 0].mean() >= out[0, 1].mean()  # green is gone, warm tone instead
+
+
+def test_sepia_target_is_neutral_where_the_toner_covered_colour(gen: torch.Generator) -> None:
+    img = make_image((2, 3, 16, 16))
+    op = Sequential([Sepia(strength=(0.7, 0.7))])
+    hit = run(op, img, gen)
+    target = apply_to_target(op, img, hit.params)
+    spread = target.amax(dim=1) - target.amin(dim=1)  # 0 on a neutral pixel
+    assert torch.allclose(spread, 0.3 * (img.amax(dim=1) - img.amin(dim=1)), atol=1e-5)
+    kept = Sequential([Sepia(applies_to_target=False)])
+    assert torch.equal(apply_to_target(kept, img, run(kept, img, gen).params), img)
 
 
 def test_yellowing_hits_highlights_not_shadows(gen: torch.Generator) -> None:

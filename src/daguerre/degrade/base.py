@@ -45,6 +45,14 @@ class Degradation(Generic[P]):
         """Return ``(image, mask)``; mask is ``None`` for ops that damage no pixels outright."""
         return self.apply(img, params), None
 
+    def target(self, img: Tensor, params: P) -> Tensor:
+        """What this op does to a clean training target, for ops with ``applies_to_target``.
+
+        ``(B,3,H,W)`` float32 [0,1] -> same shape. Default: the same as to the input (grayscale
+        makes a black-and-white target); see :func:`daguerre.degrade.chain.apply_to_target`.
+        """
+        return self.apply(img, params)
+
     def __call__(self, img: Tensor, gen: torch.Generator) -> Tensor:
         """Sample and apply in one go."""
         return self.apply(img, self.sample(gen, img.shape[0]))

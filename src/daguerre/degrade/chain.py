@@ -344,6 +344,10 @@ def run(op: Degradation[Any], img: Tensor, gen: torch.Generator) -> DegradeResul
 def apply_to_target(op: Degradation[Any], img: Tensor, params: Any) -> Tensor:
     """Apply to a clean target only the ops flagged ``applies_to_target`` (e.g. grayscale).
 
+    Each flagged op contributes its :meth:`~daguerre.degrade.base.Degradation.target`: the
+    same change for grayscale, a desaturation for sepia toning (a toned print's truth is the
+    neutral silver image underneath, not colours the toner replaced).
+
     A training pair whose input was turned black-and-white needs a black-and-white target,
     or the network learns to invent colour (BOPBTL converts both; GFPGAN ``gt_gray``). Each
     flagged op fires on exactly the images it fired on in the degraded run (inside a
@@ -372,7 +376,7 @@ def apply_to_target(op: Degradation[Any], img: Tensor, params: Any) -> Tensor:
         for child_op, child, fire in zip(op.ops, params.children, picks, strict=True):
             img = _target_on(child_op, img, child, fire)
         return img
-    return op.apply(img, params) if getattr(op, "applies_to_target", False) else img
+    return op.target(img, params) if getattr(op, "applies_to_target", False) else img
 
 
 def _target_on(op: Degradation[Any], img: Tensor, params: Any, fire: Tensor) -> Tensor:

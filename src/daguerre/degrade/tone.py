@@ -60,10 +60,17 @@ class Sepia(Degradation[SepiaParams]):
     grey), a brown lift of the blacks and a cream white point, blended over the input by
     ``strength``.
 
+    Toning replaces the silver of a black-and-white print, so the colour it covers is gone:
+    by default the clean target of a training pair loses the same share of its colour
+    (:meth:`target`: blended towards its luminance by ``strength``). Without that, a sepia
+    input could stand for a neutral print or for a colour photo, and a network trained on both
+    invents blotchy colour on real sepia prints.
+
     Args:
         strength: (min, max) blend of the toned version, uniform per image.
         warmth: (min, max) spread of the channel curves (0 = neutral grey, 1 = typical).
         cream: (min, max) cream tint of the highlights.
+        applies_to_target: desaturate the clean target too (see above).
     """
 
     name = "sepia"
@@ -74,8 +81,10 @@ class Sepia(Degradation[SepiaParams]):
         strength: tuple[float, float] = (0.6, 1.0),
         warmth: tuple[float, float] = (0.6, 1.3),
         cream: tuple[float, float] = (0.2, 0.8),
+        applies_to_target: bool = True,
     ) -> None:
         self.strength, self.warmth, self.cream = strength, warmth, cream
+        self.applies_to_target = applies_to_target
 
     def sample(self, gen: torch.Generator, batch: int) -> SepiaParams:
         """Draw strength, warmth and cream per image."""
@@ -99,6 +108,16 @@ class Sepia(Degradation[SepiaParams]):
         toned = black + (white - black) * toned
         strength = per_image(params.strength, img)
         return (img + strength * (toned - img)).clamp(0.0, 1.0)
+
+    def target(self, img: Tensor, params: SepiaParams) -> Tensor:
+        """The neutral truth of a toned print: ``img`` desaturated by ``strength``.
+
+        ``(B,3,H,W)`` float32 [0,1] -> same shape, blended towards its luminance.
+        """
+        check_image(img)
+        gray = luminance(img).clamp(0.0, 1.0).expand_as(img)
+        strength = per_image(params.strength, img)
+        return (img + strength * (gray - img)).clamp(0.0, 1.0)
 
 
 # --- yellowing ------------------------------------------------------------------------------

@@ -69,6 +69,9 @@ class ScratchLossConfig:
 
     pos_weight: float = 3.0  # damaged pixels are ~5 % of a crop; 3x lifts recall, keeps precision
     dice: float = 1.0  # overlap term: insensitive to the class ratio
+    # soft targets: clamp(alpha / (2 * 0.25), 0, 1), so probability 0.5 sits at the label's
+    # alpha 0.25 and faint damage is not a knife-edge 0/1 call (hard: alpha > 0.25)
+    soft_target: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,24 @@ def segmentation_losses(
     prob = logits.sigmoid()
     dice = 1.0 - (2.0 * (prob * target).sum() + 1.0) / (prob.sum() + target.sum() + 1.0)
     return {"bce": bce, "dice": cfg.dice * dice}
+
+
+def training_target(mask: torch.Tensor, cfg: ScratchLossConfig) -> torch.Tensor:
+    """The detector's target from the engine's soft mask ``(B,1,H,W)`` in [0, 1].
+
+    Hard: ``mask > 0.25`` as {0, 1}. Soft: ``clamp(mask / 0.5, 0, 1)``, which crosses 0.5
+    exactly where the hard label flips.
+
+    Example:
+        >>> m = torch.tensor([0.0, 0.2, 0.3, 0.8])
+        >>> training_target(m, ScratchLossConfig()).tolist()
+        [0.0, 0.0, 1.0, 1.0]
+        >>> [round(v, 2) for v in training_target(m, ScratchLossConfig(soft_target=True)).tolist()]
+        [0.0, 0.4, 0.6, 1.0]
+    """
+    if cfg.soft_target:
+        return (mask / (2.0 * MASK_THRESHOLD)).clamp(0.0, 1.0)
+    return (mask > MASK_THRESHOLD).float()
 
 
 def mask_scores(
@@ -269,7 +290,7 @@ class ScratchTrainer:
             o = self.cfg.optim
             group["lr"] = o.lr * linear_decay(self.step, o.steps, o.decay_start)
         image = batch["degraded"].to(self.device, non_blocking=True)
-        target = (batch["mask"].to(self.device, non_blocking=True) > MASK_THRESHOLD).float()
+        target = training_target(batch["mask"].to(self.device, non_blocking=True), self.cfg.loss)
         with torch.autocast(self.device.type, enabled=self.amp):
             logits = self.train_net(image)
         terms = segmentation_losses(logits, target, self.cfg.loss)
