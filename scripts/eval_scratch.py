@@ -1,7 +1,8 @@
 """Score scratch detection and inpainting on held-out synthetic damage (issue: scratches).
 
 1. Detection: clean/val photos + the ``scratches-only`` preset (fixed seed per photo), pixel
-   F1 / IoU of the detector's mask (threshold 0.5, no dilation) against the engine's mask.
+   F1 / IoU of the detector's mask (its calibrated threshold, no dilation) against the
+   engine's mask.
 2. Inpainting: the same damaged photos, PSNR inside the true mask for our restorer given the
    mask vs OpenCV Telea with the same mask.
 3. Whole-image PSNR on the ``aged`` preset with ``--scratches auto`` vs ``off`` (and with the
@@ -9,9 +10,9 @@
 
 Usage: python scripts/eval_scratch.py --clean ../shared/data/clean/val [--limit 40] [--max-side 512]
 
-``--thresholds 0.3,0.5,0.7`` also prints detection scores at other probability thresholds
-(choose one on ``clean/train`` photos, never on the photos you report); ``--detect-only``
-skips parts 2 and 3.
+``--thresholds 0.3,0.5,0.7`` also prints detection scores and ``aged`` PSNR with ``auto`` at
+other probability thresholds (choose one on ``clean/train`` photos, never on the photos you
+report); ``--detect-only`` skips parts 2 and 3.
 """
 
 from __future__ import annotations
@@ -64,16 +65,25 @@ def main() -> None:
     parser.add_argument("--model", default="restore")
     parser.add_argument("--detector", default="scratch")
     parser.add_argument("--threshold", type=float, help="default: the detector's calibrated one")
+    parser.add_argument(
+        "--restore-threshold", type=float, help="for aged auto; default: the detector's own"
+    )
     parser.add_argument("--thresholds", default="", help="extra thresholds, e.g. 0.3,0.7")
     parser.add_argument("--detect-only", action="store_true")
     args = parser.parse_args()
     if args.threshold is None:
         args.threshold = detect_threshold(DetectOptions(model=args.detector))
-    sweep = sorted({args.threshold, *(float(t) for t in args.thresholds.split(",") if t)})
+    if args.restore_threshold is None:
+        restoring = DetectOptions(model=args.detector, for_restore=True)
+        args.restore_threshold = detect_threshold(restoring)
+    extra = {float(t) for t in args.thresholds.split(",") if t}
+    sweep = sorted({args.threshold, *extra})
+    restore_sweep = sorted({args.restore_threshold, *extra})
     swept = {t: {"tp": 0.0, "fp": 0.0, "fn": 0.0} for t in sweep}
     paths, _ = collect_inputs([args.clean], recursive=True)
     inside = {"ours": [], "telea": [], "input": []}
     aged = {"auto": [], "off": [], "true_mask": [], "input": []}
+    aged_by: dict[float, list[float]] = {t: [] for t in restore_sweep}
     detect = DetectOptions(model=args.detector, dilate=0)
     restore = RestoreOptions(model=args.model)
     for path in paths[: args.limit]:
@@ -101,8 +111,12 @@ def main() -> None:
         old = run(op, clean[None], gen)
         target = apply_to_target(op, clean[None], old.params)[0]
         prob = detect_defects(old.image[0], DetectOptions(model=args.detector))
-        mask = defect_mask(prob, args.threshold, 2)
-        aged["auto"].append(float(psnr(restore_tensor(old.image[0], restore, mask=mask), target)))
+        for t in restore_sweep:
+            mask = defect_mask(prob, t, 2)
+            score = float(psnr(restore_tensor(old.image[0], restore, mask=mask), target))
+            aged_by[t].append(score)
+            if t == args.restore_threshold:
+                aged["auto"].append(score)
         aged["off"].append(float(psnr(restore_tensor(old.image[0], restore), target)))
         true_mask = defect_mask(old.mask[0], 0.25, 2)  # the engine's mask, dilated like auto's
         fixed = restore_tensor(old.image[0], restore, mask=true_mask)
@@ -111,10 +125,12 @@ def main() -> None:
     result = {
         "images": min(len(paths), args.limit),
         "threshold": args.threshold,
+        "restore_threshold": args.restore_threshold,
         "detection": _scores(swept[args.threshold]),
         "detection_by_threshold": {str(t): _scores(tally) for t, tally in swept.items()},
         "psnr_inside_mask": {k: sum(v) / max(len(v), 1) for k, v in inside.items()},
         "aged_whole_image_psnr": {k: sum(v) / max(len(v), 1) for k, v in aged.items()},
+        "aged_auto_by_threshold": {str(t): sum(v) / max(len(v), 1) for t, v in aged_by.items()},
     }
     print(json.dumps(result, indent=2))
 

@@ -21,7 +21,9 @@ from tests.pipelines.models import save_identity_model
 KW = {"base_channels": 4, "depth": 2, "max_channels": 8}
 
 
-def save_detector_model(folder: Path, *, seed: int = 0, threshold: float = 0.5) -> Path:
+def save_detector_model(
+    folder: Path, *, seed: int = 0, threshold: float = 0.5, extra: dict[str, float] | None = None
+) -> Path:
     """A random tiny detector whose probabilities spread widely around 0.5."""
     torch.manual_seed(seed)
     net = ScratchUNet(**KW).eval()
@@ -34,7 +36,7 @@ def save_detector_model(folder: Path, *, seed: int = 0, threshold: float = 0.5) 
         kwargs=KW,
         kind="scratch",
         pad_multiple=4,
-        extra={"threshold": threshold},
+        extra={"threshold": threshold, **(extra or {})},
     )
     return save_model(folder, net, config)
 
@@ -194,3 +196,23 @@ def test_auto_mask_uses_the_detectors_calibrated_threshold(tmp_path: Path) -> No
     auto = resolve_scratch_mask("auto", rgb, options=DetectOptions(model=strict, dilate=0))
     assert auto is not None and torch.equal(auto, (prob > 0.6).float())
     assert 0 < float(auto.sum()) < float((prob > 0.5).sum())
+
+
+def test_restoring_takes_the_detectors_inpainting_threshold(tmp_path: Path) -> None:
+    from daguerre.pipelines.restore import RestoreOptions
+    from daguerre.pipelines.scratches import detect_threshold
+
+    both = str(save_detector_model(tmp_path / "both", extra={"restore_threshold": 0.8}))
+    plain = str(save_detector_model(tmp_path / "plain", threshold=0.6))
+    assert detect_threshold(DetectOptions(model=both)) == 0.5
+    assert detect_threshold(DetectOptions(model=both, for_restore=True)) == 0.8
+    assert detect_threshold(DetectOptions(model=plain, for_restore=True)) == 0.6  # falls back
+    assert detect_threshold(DetectOptions(model=both, for_restore=True, threshold=0.3)) == 0.3
+    restoring = RestoreOptions(scratches="auto", scratch_model=both).detect_options()
+    assert detect_threshold(restoring) == 0.8
+    rgb = _image(3, 40, 40, seed=5)
+    prob = detect_defects(rgb, DetectOptions(model=both))
+    auto = resolve_scratch_mask(
+        "auto", rgb, options=DetectOptions(model=both, for_restore=True, dilate=0)
+    )
+    assert auto is not None and torch.equal(auto, (prob > 0.8).float())

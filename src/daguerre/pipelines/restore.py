@@ -67,11 +67,14 @@ class RestoreOptions:
         )
 
     def detect_options(self) -> DetectOptions:
-        """Settings for the scratch detector (same tiling, device and precision)."""
+        """Settings for the scratch detector: same tiling, device and precision.
+
+        ``for_restore`` picks the detector's threshold calibrated for inpainting.
+        """
         from daguerre.pipelines.scratches import DetectOptions
 
         return DetectOptions(
-            model=self.scratch_model, tile=self.tile, overlap=self.overlap,
+            model=self.scratch_model, for_restore=True, tile=self.tile, overlap=self.overlap,
             device=self.device, precision=self.precision,
         )  # fmt: skip
 

@@ -39,6 +39,10 @@ class DetectOptions:
         threshold: probability above which a pixel counts as damaged, in [0, 1]; ``None``
             takes the detector's calibrated threshold (``extra.threshold`` in its
             ``config.json``, chosen for the best F1 on training photos; 0.5 if absent).
+        for_restore: the mask will be inpainted, so with ``threshold=None`` take the
+            detector's ``extra.restore_threshold`` when it has one (chosen for the best
+            restored PSNR on training photos: a false mark erases real detail, so it is
+            usually stricter than the F1 threshold).
         dilate: grow the hard mask by this many pixels (covers the soft edges of thin
             scratches, which the restorer must inpaint too).
         tile: tile side in pixels (0 = whole image at once).
@@ -53,6 +57,7 @@ class DetectOptions:
 
     model: str = DEFAULT_DETECTOR
     threshold: float | None = None
+    for_restore: bool = False
     dilate: int = 2
     tile: int = 512
     overlap: int = 32
@@ -81,13 +86,18 @@ class LoadedDetector:
     net: torch.nn.Module
     pad_multiple: int
     threshold: float  # calibrated damage threshold (config ``extra.threshold``, else 0.5)
+    restore_threshold: float  # for inpainting (``extra.restore_threshold``, else ``threshold``)
 
 
 def detect_threshold(options: DetectOptions) -> float:
-    """``options.threshold``, or the detector's calibrated one when that is ``None``."""
+    """``options.threshold``, or the detector's calibrated one when that is ``None``.
+
+    With ``options.for_restore`` the calibrated one is the detector's restore threshold.
+    """
     if options.threshold is not None:
         return options.threshold
-    return load_detector(str(options.model), str(resolve_device(options.device))).threshold
+    loaded = load_detector(str(options.model), str(resolve_device(options.device)))
+    return loaded.restore_threshold if options.for_restore else loaded.threshold
 
 
 @functools.lru_cache(maxsize=2)
@@ -104,7 +114,9 @@ def load_detector(model: str, device: str) -> LoadedDetector:
     if config.kind != "scratch":
         raise DaguerreError(f"model '{model}' is a {config.kind} model, not a scratch detector")
     threshold = float(config.extra.get("threshold", 0.5))
-    return LoadedDetector(net.to(torch.device(device)).eval(), config.pad_multiple, threshold)
+    restore_threshold = float(config.extra.get("restore_threshold", threshold))
+    net = net.to(torch.device(device)).eval()
+    return LoadedDetector(net, config.pad_multiple, threshold, restore_threshold)
 
 
 def _pad_to_min(x: torch.Tensor, side: int) -> torch.Tensor:
