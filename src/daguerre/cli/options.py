@@ -117,6 +117,23 @@ GradeOpt = Annotated[
         "off, or a grade model name or folder.",
     ),
 ]
+
+
+class Monochrome(enum.StrEnum):
+    """What the restorer does with a monochrome (neutral, toned or yellowed) print."""
+
+    auto = "auto"  # neutral gray out: no invented colour
+    off = "off"  # whatever the network gives
+
+
+MonochromeOpt = Annotated[
+    Monochrome,
+    typer.Option(
+        "--monochrome",
+        help="auto: a print that looks monochrome (neutral, sepia or yellowed) comes out "
+        "neutral gray, no invented colour; off: keep whatever colour the network gives.",
+    ),
+]
 TileOpt = Annotated[
     int,
     typer.Option("--tile", min=0, help="Tile side in pixels for tiled inference; 0 = whole image."),

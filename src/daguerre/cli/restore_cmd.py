@@ -15,6 +15,8 @@ from daguerre.cli.options import (
     FormatOpt,
     GradeOpt,
     InputsArg,
+    Monochrome,
+    MonochromeOpt,
     OutDirOpt,
     OutputFormat,
     OverlapOpt,
@@ -69,6 +71,7 @@ def restore(
     scratches: ScratchesOpt = "off",
     scratch_model: ScratchModelOpt = "scratch",
     grade: GradeOpt = "auto",
+    monochrome: MonochromeOpt = Monochrome.auto,
     recursive: RecursiveOpt = False,
     fmt: FormatOpt = OutputFormat.png,
     quality: QualityOpt = 95,
@@ -94,7 +97,7 @@ def restore(
         options = RestoreOptions(
             strength=strength, model=model, tile=tile, overlap=overlap,
             device=device, precision=precision.value, scratches=scratches,
-            scratch_model=scratch_model, grade=grade,
+            scratch_model=scratch_model, grade=grade, monochrome=monochrome.value,
         )  # fmt: skip
     except (DaguerreError, ValueError) as err:
         raise typer.BadParameter(str(err), param_hint="'--tile'/'--overlap'") from None

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 ImageT = TypeVar("ImageT")
 
 DEFAULT_MODEL = "restore"
+MONOCHROME_MODES = ("auto", "off")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class RestoreOptions:
         grade: the whole-image colour grade applied after the network: "auto" (the grade
             model the restoration model's config names, if any), "off", or a grade model
             name or folder (see :mod:`daguerre.nn.grade`).
+        monochrome: "auto": a photo that looks like a monochrome print (neutral, sepia-toned
+            or yellowed; :func:`daguerre.pipelines.monochrome.looks_monochrome`) comes out
+            neutral gray, so no colour is invented; "off": whatever the network gives.
+            An exactly gray input always gives a gray output.
     """
 
     strength: float = 1.0
@@ -53,10 +58,15 @@ class RestoreOptions:
     scratches: str = "off"
     scratch_model: str = "scratch"
     grade: str = "auto"
+    monochrome: str = "auto"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"strength must be in [0, 1], got {self.strength}")
+        if self.monochrome not in MONOCHROME_MODES:
+            raise ValueError(
+                f"monochrome must be one of {MONOCHROME_MODES}, got {self.monochrome!r}"
+            )
         self.tiles()  # validates tile/overlap early (ConfigError)
 
     def tiles(self) -> TileConfig:
@@ -156,6 +166,16 @@ def _mask_from_options(
     return resolve_scratch_mask(options.scratches, rgb, options=options.detect_options())
 
 
+def _neutral_output(rgb: torch.Tensor, options: RestoreOptions) -> torch.Tensor:
+    """Bool per image: must the restoration come out gray (a gray or monochrome input)?"""
+    gray = looks_gray(rgb)
+    if options.monochrome == "auto":
+        from daguerre.pipelines.monochrome import looks_monochrome
+
+        gray = gray | looks_monochrome(rgb)
+    return gray
+
+
 def _gray_in_place(restored: torch.Tensor, gray: torch.Tensor) -> None:
     """Replace each image flagged in ``gray`` by its luma, with one HxW temporary at a time."""
     images = restored if restored.ndim == 4 else restored[None]
@@ -214,7 +234,7 @@ def restore_tensor(
     options = options or RestoreOptions()
     if options.strength == 0.0:
         return rgb.clone()
-    gray = looks_gray(rgb)  # before the output exists: its temporaries don't add to the peak
+    gray = _neutral_output(rgb, options)  # before the output exists: its temporaries don't add
     device = resolve_device(options.device)
     loaded = load_restorer(str(options.model), str(device))
     model: Any = loaded.net

@@ -1,0 +1,114 @@
+"""Is this photo a monochrome print (neutral, sepia-toned, yellowed), whatever its cast?
+
+A black-and-white print carries no colour information: the cast of a toned or yellowed print
+is a function of brightness (the toner's curve, the paper's tint), not of what was in front of
+the camera. So in such a print, colour at one luminance is the same everywhere, up to grain.
+:func:`chroma_residual` measures how far the photo departs from that: chroma minus its median
+at the same luminance, on a small thumbnail (which averages grain, dust and scan noise away).
+A colour photo, even a faded one or a hand-tinted print, has different colours at the same
+brightness and scores higher.
+
+The restorer turns a print it judges monochrome into a neutral one
+(``RestoreOptions.monochrome="auto"``): its network, seeing only a tile, otherwise invents
+colour on warm prints (blue-gray faces, blotchy half-cream skies).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from daguerre.pipelines.convert import LUMA
+
+THUMBNAIL = 64  # side of the square thumbnail the score is computed on
+BINS = 16  # luminance bins
+MAX_CAST = 0.3  # a stronger cast than any toner's (sepia ~0.2) is a colour subject, not a print
+MONOCHROME_TOLERANCE = (0.015, 0.04)
+"""Largest (median, 90th percentile) :func:`chroma_residual` of a monochrome print. The median
+is calibrated on ``clean/train`` with the ``aged`` preset (``python
+scripts/calibrate_monochrome.py``: best whole-image PSNR of the restorer's output turned neutral
+below it, as-is above it); the 90th percentile keeps faded colour photos whose colour sits in a
+minority of pixels (an orange shirt on a gray-blue ground) from being taken for prints."""
+
+
+def chroma_residual(rgb: torch.Tensor, quantile: float = 0.5) -> torch.Tensor:
+    """How colourful a photo is beyond a cast that depends only on brightness.
+
+    Args:
+        rgb: ``(3,H,W)`` or ``(B,3,H,W)`` float32 in [0, 1].
+        quantile: which quantile over the thumbnail's pixels (0.5: the median).
+
+    Returns:
+        ``()`` or ``(B,)`` float32: the quantile over thumbnail pixels of the chroma distance
+        (Cb = B - Y, Cr = R - Y) to the chroma expected at their luminance (the median per
+        luminance bin, interpolated); 0 for a gray or uniformly toned image, ~0.02-0.05 for
+        colour photos.
+
+    Example:
+        >>> gray = torch.linspace(0, 1, 64).repeat(3, 64, 1)
+        >>> toned = gray * torch.tensor([1.0, 0.85, 0.6]).view(3, 1, 1)
+        >>> float(chroma_residual(toned)) < 0.005 < float(chroma_residual(torch.rand(3, 64, 64)))
+        True
+    """
+    x = rgb if rgb.ndim == 4 else rgb[None]
+    thumb = F.adaptive_avg_pool2d(
+        x.float(), (min(THUMBNAIL, x.shape[-2]), min(THUMBNAIL, x.shape[-1]))
+    )
+    out = torch.stack([_residual(image).quantile(quantile) for image in thumb])
+    return out if rgb.ndim == 4 else out[0]
+
+
+def _residual(thumb: torch.Tensor) -> torch.Tensor:
+    """Per-pixel chroma distances ``(h*w,)`` of one ``(3,h,w)`` thumbnail.
+
+    The expected chroma at a luminance is interpolated linearly between the (median
+    luminance, median chroma) points of the occupied bins, so a cast that grows with
+    brightness (any toner's) leaves no residual.
+    """
+    red, green, blue = thumb
+    luma = (LUMA[0] * red + LUMA[1] * green + LUMA[2] * blue).flatten()
+    chroma = torch.stack([blue.flatten() - luma, red.flatten() - luma])
+    bins = (luma * BINS).long().clamp(0, BINS - 1)
+    knots = [
+        (luma[bins == k].median(), chroma[:, bins == k].median(dim=1).values)
+        for k in bins.unique().tolist()
+    ]
+    expected = _interpolate(luma, knots)
+    return (chroma - expected).norm(dim=0)
+
+
+def _interpolate(
+    luma: torch.Tensor, knots: list[tuple[torch.Tensor, torch.Tensor]]
+) -> torch.Tensor:
+    """Piecewise-linear chroma ``(2,N)`` at ``luma`` ``(N,)`` through sorted ``knots``."""
+    if len(knots) == 1:
+        return knots[0][1][:, None].expand(2, luma.numel())
+    xs = torch.stack([x for x, _ in knots])
+    ys = torch.stack([y for _, y in knots], dim=1)  # (2, K)
+    right = torch.searchsorted(xs, luma).clamp(1, len(knots) - 1)
+    x0, x1 = xs[right - 1], xs[right]
+    t = ((luma - x0) / (x1 - x0).clamp_min(1e-6)).clamp(0.0, 1.0)
+    return ys[:, right - 1] + t * (ys[:, right] - ys[:, right - 1])
+
+
+def looks_monochrome(
+    rgb: torch.Tensor, tolerance: tuple[float, float] = MONOCHROME_TOLERANCE
+) -> torch.Tensor:
+    """Bool per image (``()`` for 3-D, ``(B,)`` for 4-D input): a neutral or toned print.
+
+    Median and 90th-percentile :func:`chroma_residual` within ``tolerance``, and a cast no
+    stronger than a toner's (median chroma at most ``MAX_CAST``), so a photo of one vivid
+    colour is not taken for a print.
+
+    Example:
+        >>> gen = torch.Generator().manual_seed(0)
+        >>> bool(looks_monochrome(torch.rand(3, 32, 32, generator=gen)))
+        False
+    """
+    x = rgb if rgb.ndim == 4 else rgb[None]
+    luma = sum(weight * x[:, c] for c, weight in enumerate(LUMA))
+    cast = torch.stack([x[:, 2] - luma, x[:, 0] - luma], dim=1).norm(dim=1).flatten(1)
+    median, high = tolerance
+    low_residual = (chroma_residual(x) <= median) & (chroma_residual(x, 0.9) <= high)
+    out = low_residual & (cast.median(dim=1).values <= MAX_CAST)
+    return out if rgb.ndim == 4 else out[0]
