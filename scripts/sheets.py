@@ -101,7 +101,7 @@ def scratch_sheet(out: Path, width: int = 300) -> None:
     )
 
     rows = []
-    options = DetectOptions()
+    options = DetectOptions(for_restore=True)  # the mask restore --scratches auto inpaints
     for name in SCRATCHED:
         rgb = read_image(SHARED / "old" / name).rgb
         mask = defect_mask(detect_defects(rgb, options), detect_threshold(options), 2)

@@ -23,12 +23,20 @@ from daguerre.pipelines.convert import LUMA
 THUMBNAIL = 64  # side of the square thumbnail the score is computed on
 BINS = 16  # luminance bins
 MAX_CAST = 0.3  # a stronger cast than any toner's (sepia ~0.2) is a colour subject, not a print
-MONOCHROME_TOLERANCE = (0.015, 0.04)
-"""Largest (median, 90th percentile) :func:`chroma_residual` of a monochrome print. The median
-is calibrated on ``clean/train`` with the ``aged`` preset (``python
-scripts/calibrate_monochrome.py``: best whole-image PSNR of the restorer's output turned neutral
-below it, as-is above it); the 90th percentile keeps faded colour photos whose colour sits in a
-minority of pixels (an orange shirt on a gray-blue ground) from being taken for prints."""
+TINTED = 0.02  # chroma above which a thumbnail pixel counts as tinted
+TONER_HUES = (
+    -15.0,
+    65.0,
+)  # degrees of atan2(Cr, -Cb): yellowed paper ~10, sepia ~30, red-brown ~60
+TONER_SHARE = 0.9  # share of tinted pixels whose hue must be a toner's or a yellowed paper's
+MONOCHROME_TOLERANCE = (0.008, 0.025)
+"""Largest (median, 90th percentile) :func:`chroma_residual` of a monochrome print. On
+``clean/train`` with the ``aged`` preset (``python scripts/calibrate_monochrome.py``) the best
+whole-image PSNR comes at a median of about 0.013-0.015 (+0.18 dB over never turning gray);
+these stricter values turn none of 296 colour photos damaged with ``colorfade``,
+``unstructured`` or ``realesrgan`` gray (the looser ones turned 8 gray, among them a pink sky
+over brown sand), and still take 191 of the 251 real scans in ``../shared/data/old`` for
+prints. A colour photo turned gray is a far worse failure than a print left slightly tinted."""
 
 
 def chroma_residual(rgb: torch.Tensor, quantile: float = 0.5) -> torch.Tensor:
@@ -96,9 +104,11 @@ def looks_monochrome(
 ) -> torch.Tensor:
     """Bool per image (``()`` for 3-D, ``(B,)`` for 4-D input): a neutral or toned print.
 
-    Median and 90th-percentile :func:`chroma_residual` within ``tolerance``, and a cast no
-    stronger than a toner's (median chroma at most ``MAX_CAST``), so a photo of one vivid
-    colour is not taken for a print.
+    Median and 90th-percentile :func:`chroma_residual` within ``tolerance``; a cast no
+    stronger than a toner's (median chroma at most ``MAX_CAST``); and, where the print is
+    tinted, a warm hue (``TONER_HUES``: yellowed paper, sepia, red-brown toners), so a colour
+    photo whose hue happens to follow its brightness (a blue-gray sea, a pink sky over brown
+    sand) is not taken for a print. A cyanotype therefore keeps the network's colour.
 
     Example:
         >>> gen = torch.Generator().manual_seed(0)
@@ -110,5 +120,18 @@ def looks_monochrome(
     cast = torch.stack([x[:, 2] - luma, x[:, 0] - luma], dim=1).norm(dim=1).flatten(1)
     median, high = tolerance
     low_residual = (chroma_residual(x) <= median) & (chroma_residual(x, 0.9) <= high)
-    out = low_residual & (cast.median(dim=1).values <= MAX_CAST)
+    out = low_residual & (cast.median(dim=1).values <= MAX_CAST) & _toner_hue(x)
     return out if rgb.ndim == 4 else out[0]
+
+
+def _toner_hue(x: torch.Tensor) -> torch.Tensor:
+    """``(B,)`` bool: the tinted pixels of each ``(B,3,H,W)`` image have a toner's warm hue."""
+    thumb = F.adaptive_avg_pool2d(
+        x.float(), (min(THUMBNAIL, x.shape[-2]), min(THUMBNAIL, x.shape[-1]))
+    )
+    luma = sum(weight * thumb[:, c] for c, weight in enumerate(LUMA))
+    cb, cr = (thumb[:, 2] - luma).flatten(1), (thumb[:, 0] - luma).flatten(1)
+    tinted = torch.hypot(cb, cr) > TINTED
+    hue = torch.rad2deg(torch.atan2(cr, -cb))
+    warm = (hue >= TONER_HUES[0]) & (hue <= TONER_HUES[1]) & tinted
+    return warm.sum(dim=1) >= TONER_SHARE * tinted.sum(dim=1)
