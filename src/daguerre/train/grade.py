@@ -112,7 +112,7 @@ def make_sample(
     result = run(op, clean[None], gen)
     degraded = result.image[0].clamp(0.0, 1.0)
     target = apply_to_target(op, clean[None], result.params)[0]
-    options = RestoreOptions(model=restore_model, device="cpu", grade="off")
+    options = RestoreOptions(model=restore_model, device="cpu", grade="off", monochrome="off")
     restored = restore_tensor(degraded, options)
     thumbs = {k: thumbnail(v, thumb)[0] for k, v in
               (("input", degraded), ("restored", restored), ("target", target))}  # fmt: skip
