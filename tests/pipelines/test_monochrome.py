@@ -41,3 +41,11 @@ def test_restoring_a_toned_print_gives_a_neutral_one(tmp_path) -> None:
     colour = make_image((1, 3, 64, 80), seed=7)[0]
     kept = restore_tensor(colour, RestoreOptions(model=model))
     assert torch.equal(kept, restore_tensor(colour, RestoreOptions(model=model, monochrome="off")))
+
+
+def test_strips_and_single_pixels_are_judged_without_error() -> None:
+    tone = torch.tensor([1.0, 0.85, 0.6]).view(3, 1, 1)
+    for size in [(1, 1), (1, 40), (40, 1), (5, 7)]:
+        luma = torch.linspace(0.2, 0.9, size[0] * size[1]).view(1, *size)
+        assert bool(looks_monochrome(luma * tone))  # a toned ramp, whatever its shape
+        assert bool(looks_monochrome(luma.expand(3, -1, -1)))  # plain gray

@@ -24,10 +24,8 @@ THUMBNAIL = 64  # side of the square thumbnail the score is computed on
 BINS = 16  # luminance bins
 MAX_CAST = 0.3  # a stronger cast than any toner's (sepia ~0.2) is a colour subject, not a print
 TINTED = 0.02  # chroma above which a thumbnail pixel counts as tinted
-TONER_HUES = (
-    -15.0,
-    65.0,
-)  # degrees of atan2(Cr, -Cb): yellowed paper ~10, sepia ~30, red-brown ~60
+# degrees of atan2(Cr, -Cb): yellowed paper ~10, sepia ~30, red-brown toners ~60
+TONER_HUES = (-15.0, 65.0)
 TONER_SHARE = 0.9  # share of tinted pixels whose hue must be a toner's or a yellowed paper's
 MONOCHROME_TOLERANCE = (0.008, 0.025)
 """Largest (median, 90th percentile) :func:`chroma_residual` of a monochrome print. On
@@ -58,31 +56,71 @@ def chroma_residual(rgb: torch.Tensor, quantile: float = 0.5) -> torch.Tensor:
         >>> float(chroma_residual(toned)) < 0.005 < float(chroma_residual(torch.rand(3, 64, 64)))
         True
     """
-    x = rgb if rgb.ndim == 4 else rgb[None]
-    thumb = F.adaptive_avg_pool2d(
-        x.float(), (min(THUMBNAIL, x.shape[-2]), min(THUMBNAIL, x.shape[-1]))
-    )
-    out = torch.stack([_residual(image).quantile(quantile) for image in thumb])
+    thumbs = _thumbnails(rgb)
+    out = torch.stack([_residual(*_luma_chroma(t)).quantile(quantile) for t in thumbs])
     return out if rgb.ndim == 4 else out[0]
 
 
-def _residual(thumb: torch.Tensor) -> torch.Tensor:
-    """Per-pixel chroma distances ``(h*w,)`` of one ``(3,h,w)`` thumbnail.
+def looks_monochrome(
+    rgb: torch.Tensor, tolerance: tuple[float, float] = MONOCHROME_TOLERANCE
+) -> torch.Tensor:
+    """Bool per image (``()`` for 3-D, ``(B,)`` for 4-D input): a neutral or toned print.
 
-    The expected chroma at a luminance is interpolated linearly between the (median
-    luminance, median chroma) points of the occupied bins, so a cast that grows with
-    brightness (any toner's) leaves no residual.
+    Median and 90th-percentile :func:`chroma_residual` within ``tolerance``; a cast no
+    stronger than a toner's (median chroma at most ``MAX_CAST``); and, where the print is
+    tinted, a warm hue (``TONER_HUES``: yellowed paper, sepia, red-brown toners), so a colour
+    photo whose hue happens to follow its brightness (a blue-gray sea, a pink sky over brown
+    sand) is not taken for a print. A cyanotype therefore keeps the network's colour. All of
+    it is judged on one small thumbnail per image, so the cost does not grow with the photo.
+
+    Example:
+        >>> gen = torch.Generator().manual_seed(0)
+        >>> bool(looks_monochrome(torch.rand(3, 32, 32, generator=gen)))
+        False
     """
-    red, green, blue = thumb
-    luma = (LUMA[0] * red + LUMA[1] * green + LUMA[2] * blue).flatten()
-    chroma = torch.stack([blue.flatten() - luma, red.flatten() - luma])
+    out = torch.stack([_judge(thumb, tolerance) for thumb in _thumbnails(rgb)])
+    return out if rgb.ndim == 4 else out[0]
+
+
+def _thumbnails(rgb: torch.Tensor) -> torch.Tensor:
+    """``(B,3,h,w)`` float32 area-averaged thumbnails (at most ``THUMBNAIL`` a side)."""
+    x = rgb if rgb.ndim == 4 else rgb[None]
+    size = (min(THUMBNAIL, x.shape[-2]), min(THUMBNAIL, x.shape[-1]))
+    return F.adaptive_avg_pool2d(x.float(), size)
+
+
+def _luma_chroma(thumb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Luminance ``(N,)`` and chroma ``(2,N)`` (Cb = B - Y, Cr = R - Y) of a ``(3,h,w)``."""
+    red, green, blue = thumb.flatten(1)
+    luma = LUMA[0] * red + LUMA[1] * green + LUMA[2] * blue
+    return luma, torch.stack([blue - luma, red - luma])
+
+
+def _judge(thumb: torch.Tensor, tolerance: tuple[float, float]) -> torch.Tensor:
+    """:func:`looks_monochrome` of one ``(3,h,w)`` thumbnail, a bool ``()`` tensor."""
+    luma, chroma = _luma_chroma(thumb)
+    median, high = _residual(luma, chroma).quantile(torch.tensor([0.5, 0.9]))
+    cast = chroma.norm(dim=0)
+    tinted = cast > TINTED
+    hue = torch.rad2deg(torch.atan2(chroma[1], -chroma[0]))
+    warm = (hue >= TONER_HUES[0]) & (hue <= TONER_HUES[1]) & tinted
+    toner = warm.sum() >= TONER_SHARE * tinted.sum()
+    return (median <= tolerance[0]) & (high <= tolerance[1]) & (cast.median() <= MAX_CAST) & toner
+
+
+def _residual(luma: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
+    """Per-pixel chroma distances ``(N,)`` to the chroma expected at each pixel's luminance.
+
+    The expected chroma is interpolated linearly between the (median luminance, median
+    chroma) points of the occupied bins, so a cast that grows with brightness (any toner's)
+    leaves no residual.
+    """
     bins = (luma * BINS).long().clamp(0, BINS - 1)
     knots = [
         (luma[bins == k].median(), chroma[:, bins == k].median(dim=1).values)
         for k in bins.unique().tolist()
     ]
-    expected = _interpolate(luma, knots)
-    return (chroma - expected).norm(dim=0)
+    return (chroma - _interpolate(luma, knots)).norm(dim=0)
 
 
 def _interpolate(
@@ -97,41 +135,3 @@ def _interpolate(
     x0, x1 = xs[right - 1], xs[right]
     t = ((luma - x0) / (x1 - x0).clamp_min(1e-6)).clamp(0.0, 1.0)
     return ys[:, right - 1] + t * (ys[:, right] - ys[:, right - 1])
-
-
-def looks_monochrome(
-    rgb: torch.Tensor, tolerance: tuple[float, float] = MONOCHROME_TOLERANCE
-) -> torch.Tensor:
-    """Bool per image (``()`` for 3-D, ``(B,)`` for 4-D input): a neutral or toned print.
-
-    Median and 90th-percentile :func:`chroma_residual` within ``tolerance``; a cast no
-    stronger than a toner's (median chroma at most ``MAX_CAST``); and, where the print is
-    tinted, a warm hue (``TONER_HUES``: yellowed paper, sepia, red-brown toners), so a colour
-    photo whose hue happens to follow its brightness (a blue-gray sea, a pink sky over brown
-    sand) is not taken for a print. A cyanotype therefore keeps the network's colour.
-
-    Example:
-        >>> gen = torch.Generator().manual_seed(0)
-        >>> bool(looks_monochrome(torch.rand(3, 32, 32, generator=gen)))
-        False
-    """
-    x = rgb if rgb.ndim == 4 else rgb[None]
-    luma = sum(weight * x[:, c] for c, weight in enumerate(LUMA))
-    cast = torch.stack([x[:, 2] - luma, x[:, 0] - luma], dim=1).norm(dim=1).flatten(1)
-    median, high = tolerance
-    low_residual = (chroma_residual(x) <= median) & (chroma_residual(x, 0.9) <= high)
-    out = low_residual & (cast.median(dim=1).values <= MAX_CAST) & _toner_hue(x)
-    return out if rgb.ndim == 4 else out[0]
-
-
-def _toner_hue(x: torch.Tensor) -> torch.Tensor:
-    """``(B,)`` bool: the tinted pixels of each ``(B,3,H,W)`` image have a toner's warm hue."""
-    thumb = F.adaptive_avg_pool2d(
-        x.float(), (min(THUMBNAIL, x.shape[-2]), min(THUMBNAIL, x.shape[-1]))
-    )
-    luma = sum(weight * thumb[:, c] for c, weight in enumerate(LUMA))
-    cb, cr = (thumb[:, 2] - luma).flatten(1), (thumb[:, 0] - luma).flatten(1)
-    tinted = torch.hypot(cb, cr) > TINTED
-    hue = torch.rad2deg(torch.atan2(cr, -cb))
-    warm = (hue >= TONER_HUES[0]) & (hue <= TONER_HUES[1]) & tinted
-    return warm.sum(dim=1) >= TONER_SHARE * tinted.sum(dim=1)
