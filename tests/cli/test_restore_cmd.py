@@ -9,7 +9,7 @@ import torch
 from typer.testing import CliRunner
 
 from daguerre.cli.app import app
-from daguerre.io.image import read_image
+from daguerre.io.image import read_image, to_pil
 from tests.badfiles import BAD_KEYS, make_corpus
 from tests.pipelines.models import save_identity_model
 
@@ -159,3 +159,24 @@ def test_scratches_folder_without_this_mask_fails_that_file(
         photo, "-o", tmp_path / "out", "--model", mask_model, "--scratches", tmp_path / "masks"
     )
     assert result.exit_code == 1 and "photo.png does not exist" in result.output
+
+
+def test_monochrome_modes_on_a_sepia_print(tmp_path: Path, model: str) -> None:
+    gen = torch.Generator().manual_seed(0)
+    silver = torch.linspace(0.1, 0.9, 64).repeat(48, 1) + 0.03 * torch.randn(48, 64, generator=gen)
+    sepia = silver.clamp(0, 1)[None] * torch.tensor([1.0, 0.82, 0.58]).view(3, 1, 1)
+    (tmp_path / "in").mkdir()
+    to_pil(sepia).save(tmp_path / "in" / "print.png")
+    out = {}
+    for mode in ("auto", "tone", "off"):
+        result = _restore(
+            tmp_path / "in", "-o", tmp_path / mode, "--model", model, "--monochrome", mode
+        )
+        assert result.exit_code == 0, result.output
+        out[mode] = read_image(tmp_path / mode / "print.png").rgb
+    source = read_image(tmp_path / "in" / "print.png").rgb
+    assert out["auto"].std(dim=0).max() < 1e-6  # neutral gray
+    assert torch.equal(out["off"], source)  # the identity network's colours
+    assert (out["tone"] - source).abs().mean() < 0.01  # the print's own tone back
+    result = _restore(tmp_path / "in", "-o", tmp_path / "x", "--model", model, "--monochrome", "no")
+    assert result.exit_code == 2 and "Traceback" not in result.output

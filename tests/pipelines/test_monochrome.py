@@ -3,7 +3,7 @@ import torch
 from daguerre.degrade.chain import Sequential, run
 from daguerre.degrade.grain import FilmGrain
 from daguerre.degrade.tone import Sepia
-from daguerre.pipelines.monochrome import chroma_residual, looks_monochrome
+from daguerre.pipelines.monochrome import chroma_residual, looks_monochrome, retone_in_place
 from daguerre.pipelines.restore import RestoreOptions, restore_tensor
 from tests.degrade.contract import make_image
 from tests.pipelines.models import save_random_model
@@ -49,3 +49,44 @@ def test_strips_and_single_pixels_are_judged_without_error() -> None:
         luma = torch.linspace(0.2, 0.9, size[0] * size[1]).view(1, *size)
         assert bool(looks_monochrome(luma * tone))  # a toned ramp, whatever its shape
         assert bool(looks_monochrome(luma.expand(3, -1, -1)))  # plain gray
+
+
+def test_retone_gives_a_neutral_restoration_the_prints_tone_back() -> None:
+    gray = make_image((1, 3, 96, 128), seed=3).mean(dim=1, keepdim=True).expand(1, 3, 96, 128)
+    tint = torch.tensor([1.0, 0.82, 0.58]).view(1, 3, 1, 1)
+    sepia = (gray * tint).clamp(0, 1)
+    wider = (gray.clone() - 0.5) * 1.3 + 0.5  # the restoration's wider tonal range
+    restored = wider.clamp(0, 1).contiguous()
+    luma_before = restored[0, 0].clone()
+    retone_in_place(restored, sepia, torch.tensor([True]))
+    expected_ratio = tint / (0.299 * tint[0, 0] + 0.587 * tint[0, 1] + 0.114 * tint[0, 2])
+    inside = (luma_before > 0.1) & (luma_before < 0.7)  # away from clipping
+    for channel in range(3):
+        ratio = restored[0, channel][inside] / luma_before[inside]
+        assert (ratio - expected_ratio[0, channel, 0, 0]).abs().max() < 0.03
+    luma_after = 0.299 * restored[0, 0] + 0.587 * restored[0, 1] + 0.114 * restored[0, 2]
+    assert (luma_after - luma_before)[inside].abs().max() < 1e-5
+
+
+def test_retone_leaves_unflagged_images_and_gray_originals_alone() -> None:
+    photos = make_image((2, 3, 40, 48), seed=4)
+    neutral = photos.mean(dim=1, keepdim=True).expand(2, 3, 40, 48).contiguous()
+    before = neutral.clone()
+    retone_in_place(neutral, photos, torch.tensor([False, False]))
+    assert torch.equal(neutral, before)
+    retone_in_place(neutral, before, torch.tensor([True, True]))  # a gray print: no tint
+    assert torch.allclose(neutral, before, atol=1e-6)
+
+
+def test_restoring_with_tone_keeps_the_print_warm_and_huge_photos_in_row_slices(
+    tmp_path, monkeypatch
+) -> None:
+    model = str(save_random_model(tmp_path / "random"))
+    sepia = _sepia_print()
+    neutral = restore_tensor(sepia, RestoreOptions(model=model))
+    monkeypatch.setattr("daguerre.pipelines.monochrome.TONE_ROWS", 7)  # many row slices
+    toned = restore_tensor(sepia, RestoreOptions(model=model, monochrome="tone"))
+    assert float((toned[0] - toned[2]).mean()) > 0.05  # warm: red above blue, like the print
+    assert float((sepia[0] - sepia[2]).mean()) > 0.05
+    luma = 0.299 * toned[0] + 0.587 * toned[1] + 0.114 * toned[2]
+    assert (luma - neutral[0]).abs().mean() < 0.01  # same brightness as the neutral one

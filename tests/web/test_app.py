@@ -210,3 +210,22 @@ def test_cli_stays_light_and_serve_is_registered() -> None:
         "assert 'gradio' not in sys.modules and 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_print_colour_choice_reaches_the_restorer(handlers: Handlers, tmp_path: Path) -> None:
+    ramp = np.linspace(0.1, 0.9, 48)[None, :, None] * np.ones((40, 48, 1))
+    texture = 0.05 * np.random.default_rng(1).standard_normal((40, 48, 1))
+    sepia = (ramp + texture).clip(0, 1) * np.array([1.0, 0.82, 0.58])
+    path = tmp_path / "print.png"
+    Image.fromarray((sepia * 255).round().astype(np.uint8)).save(path)
+    colours = {}
+    for mode in ("auto", "tone"):
+        _, downloads, status, *_ = handlers.restore([str(path)], 1.0, False, mode)
+        assert downloads is not None, status
+        colours[mode] = read_image(downloads[0]).rgb
+    neutral, toned = colours["auto"], colours["tone"]
+    assert float((neutral[0] - neutral[2]).abs().max()) < 1 / 255 + 1e-6
+    assert float((toned[0] - toned[2]).mean()) > 0.05
+    with pytest.warns(UserWarning, match="monochrome"):
+        _, downloads, status, *_ = handlers.restore([str(path)], 1.0, False, "sepia")
+    assert downloads is None and "monochrome must be one of" in status

@@ -123,6 +123,7 @@ class Monochrome(enum.StrEnum):
     """What the restorer does with a monochrome (neutral, toned or yellowed) print."""
 
     auto = "auto"  # neutral gray out: no invented colour
+    tone = "tone"  # neutral restoration, then the print's own tone back
     off = "off"  # whatever the network gives
 
 
@@ -131,7 +132,8 @@ MonochromeOpt = Annotated[
     typer.Option(
         "--monochrome",
         help="auto: a print that looks monochrome (neutral, sepia or yellowed) comes out "
-        "neutral gray, no invented colour; off: keep whatever colour the network gives.",
+        "neutral gray, no invented colour; tone: the same, then the print's own tone "
+        "(sepia, yellowed paper) back; off: keep whatever colour the network gives.",
     ),
 ]
 TileOpt = Annotated[

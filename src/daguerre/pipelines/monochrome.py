@@ -10,7 +10,10 @@ brightness and scores higher.
 
 The restorer turns a print it judges monochrome into a neutral one
 (``RestoreOptions.monochrome="auto"``): its network, seeing only a tile, otherwise invents
-colour on warm prints (blue-gray faces, blotchy half-cream skies).
+colour on warm prints (blue-gray faces, blotchy half-cream skies). With ``"tone"`` it then
+gives the neutral restoration the print's own tone back (:func:`retone_in_place`): the tint
+the original had at the same brightness rank, relative to its brightness, so a sepia print
+stays sepia (and a yellowed one stays yellowed: the cast is kept, whatever caused it).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ TINTED = 0.02  # chroma above which a thumbnail pixel counts as tinted
 # degrees of atan2(Cr, -Cb): yellowed paper ~10, sepia ~30, red-brown toners ~60
 TONER_HUES = (-15.0, 65.0)
 TONER_SHARE = 0.9  # share of tinted pixels whose hue must be a toner's or a yellowed paper's
+TONE_ROWS = 256  # rows re-toned at a time: bounds the temporaries on a huge photo
 MONOCHROME_TOLERANCE = (0.008, 0.025)
 """Largest (median, 90th percentile) :func:`chroma_residual` of a monochrome print. On
 ``clean/train`` with the ``aged`` preset (``python scripts/calibrate_monochrome.py``) the best
@@ -80,6 +84,64 @@ def looks_monochrome(
     """
     out = torch.stack([_judge(thumb, tolerance) for thumb in _thumbnails(rgb)])
     return out if rgb.ndim == 4 else out[0]
+
+
+def retone_in_place(restored: torch.Tensor, original: torch.Tensor, flags: torch.Tensor) -> None:
+    """Give each flagged neutral restoration the tone of its original print, in place.
+
+    The tint is matched by brightness rank: the pixels of the restoration's thumbnail in the
+    k-th of ``BINS`` equal-count brightness bins get the median tint of the original's k-th
+    bin, as chroma relative to luminance (Cb / Y, Cr / Y), so the restored, usually
+    wider, tonal range is toned like the print's and black stays black. Between bin centres
+    the tint is interpolated linearly in the restoration's luminance. The luminance of each
+    pixel is kept, up to clipping at 0 and 1.
+
+    Args:
+        restored: ``(3,H,W)`` or ``(B,3,H,W)`` float32 in [0, 1], the neutral (R = G = B)
+            restorations; the flagged images are overwritten.
+        original: same shape, the photos they were restored from.
+        flags: ``()`` or ``(B,)`` bool, which images to re-tone.
+
+    Example:
+        >>> ramp = torch.linspace(0, 1, 32).repeat(3, 32, 1)
+        >>> sepia = ramp * torch.tensor([1.0, 0.8, 0.55]).view(3, 1, 1)
+        >>> gray = ramp.clone()
+        >>> retone_in_place(gray, sepia, torch.tensor(True))
+        >>> bool(gray[0].mean() > gray[1].mean() > gray[2].mean())
+        True
+    """
+    images = restored if restored.ndim == 4 else restored[None]
+    sources = original if original.ndim == 4 else original[None]
+    for index, flag in enumerate(flags.reshape(-1).tolist()):
+        if flag:
+            knots = _tone_knots(_thumbnails(sources[index])[0], _thumbnails(images[index])[0])
+            for top in range(0, images.shape[-2], TONE_ROWS):
+                _tone_rows(images[index, :, top : top + TONE_ROWS], knots)
+
+
+def _tone_knots(
+    source: torch.Tensor, target: torch.Tensor
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(target luminance, source tint (2,)) at the centre of each brightness-rank bin."""
+    luma, chroma = _luma_chroma(source)
+    tint = chroma / luma.clamp_min(TINTED)
+    order = luma.argsort()
+    target_luma = _luma_chroma(target)[0].sort().values
+    knots = []
+    ranks = torch.arange(luma.numel()).chunk(BINS)
+    for part, where in zip(order.chunk(BINS), ranks, strict=True):
+        centre = target_luma[where].median()
+        knots.append((centre, tint[:, part].median(dim=1).values))
+    return knots
+
+
+def _tone_rows(rows: torch.Tensor, knots: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """Tint a ``(3,h,W)`` slice of a neutral image in place, keeping its luminance."""
+    luma = LUMA[0] * rows[0] + LUMA[1] * rows[1] + LUMA[2] * rows[2]
+    tint = _interpolate(luma.flatten(), knots).view(2, *luma.shape)
+    blue, red = luma + tint[0] * luma, luma + tint[1] * luma
+    green = (luma - LUMA[0] * red - LUMA[2] * blue) / LUMA[1]
+    rows.copy_(torch.stack([red, green, blue]).clamp_(0.0, 1.0))
 
 
 def _thumbnails(rgb: torch.Tensor) -> torch.Tensor:

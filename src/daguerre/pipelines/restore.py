@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 ImageT = TypeVar("ImageT")
 
 DEFAULT_MODEL = "restore"
-MONOCHROME_MODES = ("auto", "off")
+MONOCHROME_MODES = ("auto", "tone", "off")
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,10 @@ class RestoreOptions:
             name or folder (see :mod:`daguerre.nn.grade`).
         monochrome: "auto": a photo that looks like a monochrome print (neutral, sepia-toned
             or yellowed; :func:`daguerre.pipelines.monochrome.looks_monochrome`) comes out
-            neutral gray, so no colour is invented; "off": whatever the network gives.
-            An exactly gray input always gives a gray output.
+            neutral gray, so no colour is invented; "tone": such a print comes out neutral,
+            then gets its own tone back (sepia stays sepia, yellowed paper stays yellow;
+            :func:`daguerre.pipelines.monochrome.retone_in_place`); "off": whatever the
+            network gives. An exactly gray input always gives a gray output.
     """
 
     strength: float = 1.0
@@ -169,7 +171,7 @@ def _mask_from_options(
 def _neutral_output(rgb: torch.Tensor, options: RestoreOptions) -> torch.Tensor:
     """Bool per image: must the restoration come out gray (a gray or monochrome input)?"""
     gray = looks_gray(rgb)
-    if options.monochrome == "auto":
+    if options.monochrome in ("auto", "tone"):
         from daguerre.pipelines.monochrome import looks_monochrome
 
         gray = gray | looks_monochrome(rgb)
@@ -265,6 +267,10 @@ def restore_tensor(
     if grade is not None:
         _grade_in_place(rgb, restored, grade)
     _gray_in_place(restored, gray)
+    if options.monochrome == "tone":
+        from daguerre.pipelines.monochrome import retone_in_place
+
+        retone_in_place(restored, rgb, gray)
     if options.strength < 1.0:  # in place: rgb + strength * (restored - rgb)
         restored.sub_(rgb).mul_(options.strength).add_(rgb)
     return restored

@@ -49,6 +49,12 @@ _WORDS = {"restored": ("Restoring", "Restored"), "aged": ("Ageing", "Aged")}  # 
 # Gradio spots the progress parameter by its default; one shared instance is what a
 # per-function `gr.Progress()` default is too (its callback is per request).
 _PROGRESS = gr.Progress()
+MONOCHROME_CHOICES = {
+    "Neutral gray": "auto",
+    "Keep the print's tone": "tone",
+    "Network's colours": "off",
+}
+"""Label -> :attr:`RestoreOptions.monochrome` for the Restore tab's print-colour choice."""
 NO_FILES = "Upload one or more photos first (drag them onto the upload area)."
 
 
@@ -99,17 +105,22 @@ class Handlers:
         files: list[str] | None,
         strength: float,
         scratches: bool = False,
+        monochrome: str = "auto",
         progress: Any = _PROGRESS,
     ) -> Outputs:
-        """Restore the uploads with ``strength`` in [0, 1], optionally removing scratches."""
+        """Restore the uploads with ``strength`` in [0, 1], optionally removing scratches.
+
+        ``monochrome`` says what a monochrome print becomes ("auto": neutral, "tone": its
+        own tone back, "off": the network's colours; :class:`RestoreOptions`).
+        """
         problem = model_problem(self.settings.model)
         if problem is not None:
             return self._message(f"⚠️ {problem}", toast=True)
         if scratches and (why := scratch_problem(self.settings)) is not None:
             return self._message(f"⚠️ scratch removal unavailable: {why}", toast=True)
         try:
-            task = restore_task(self.settings, float(strength), bool(scratches))
-        except ValueError as err:  # strength outside [0, 1] (API callers)
+            task = restore_task(self.settings, float(strength), bool(scratches), str(monochrome))
+        except ValueError as err:  # strength outside [0, 1] or an unknown mode (API callers)
             return self._message(f"⚠️ {err}", toast=True)
         return self._run(files, task, "restored", progress)
 
@@ -209,10 +220,16 @@ def _restore_tab(settings: WebSettings) -> tuple[gr.Button, list[Any]]:
             label="Remove scratches, dust and tears"
             + ("" if scratch_off is None else f" (unavailable: {_escape(scratch_off)})"),
         )
+        monochrome = gr.Radio(
+            choices=list(MONOCHROME_CHOICES.items()),
+            value="auto",
+            label="Black-and-white prints (sepia, yellowed)",
+            elem_id="monochrome",
+        )
         button = gr.Button(
             "Restore", variant="primary", elem_id="restore-btn", interactive=problem is None
         )
-    return button, [strength, scratches]
+    return button, [strength, scratches, monochrome]
 
 
 def _age_tab() -> tuple[gr.Button, list[Any]]:

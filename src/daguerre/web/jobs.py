@@ -133,11 +133,14 @@ class JobReport:
 # --- tasks ----------------------------------------------------------------------------------
 
 
-def restore_task(settings: WebSettings, strength: float, scratches: bool = False) -> Task:
+def restore_task(
+    settings: WebSettings, strength: float, scratches: bool = False, monochrome: str = "auto"
+) -> Task:
     """A task running :func:`daguerre.pipelines.restore.restore_tensor` with ``strength``.
 
     With ``scratches`` the defect detector finds scratches, dust and tears first and the
-    restorer inpaints them.
+    restorer inpaints them. ``monochrome`` is :attr:`RestoreOptions.monochrome` ("auto",
+    "tone" or "off"; a ValueError otherwise).
     """
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
 
@@ -148,6 +151,7 @@ def restore_task(settings: WebSettings, strength: float, scratches: bool = False
         device=settings.device,
         scratches="auto" if scratches else "off",
         scratch_model=settings.scratch_model,
+        monochrome=monochrome,
     )
 
     def task(loaded: LoadedImage, stem: str, progress: Callable[[float], None]) -> torch.Tensor:
