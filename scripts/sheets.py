@@ -141,6 +141,27 @@ def vintage_sheet(out: Path, reverse: Path, width: int = 260) -> None:
     save_small(ragged_grid(rows, header, width), out)
 
 
+TONED_PRINTS = [
+    "1867MusicianConstantinople.jpg",
+    "1908FamilyPhoto.jpg",
+    "BigManTavern1908NYC.jpg",
+]
+
+
+def tone_sheet(out: Path, width: int = 260) -> None:
+    """Monochrome prints: input | restore (neutral, the default) | restore --monochrome tone."""
+    from daguerre.metrics.evaluate import fit_max_side
+    from daguerre.pipelines.restore import RestoreOptions, restore_tensor
+
+    rows = []
+    for name in TONED_PRINTS:
+        rgb = fit_max_side(read_image(SHARED / "old" / name).rgb, 512)
+        outs = [restore_tensor(rgb, RestoreOptions(monochrome=m)) for m in ("auto", "tone")]
+        rows.append((name[:14], [fit(x, width) for x in (rgb, *outs)]))
+    header = ["real scan", "restore (neutral)", "restore --monochrome tone"]
+    save_small(ragged_grid(rows, header, width), out)
+
+
 def ragged_grid(
     rows: list[tuple[str, list[Image.Image]]], header: list[str], width: int
 ) -> Image.Image:
@@ -166,7 +187,7 @@ def ragged_grid(
 def main() -> None:
     """Command line entry."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("kind", choices=["degrade", "scratches", "vintage"])
+    parser.add_argument("kind", choices=["degrade", "scratches", "vintage", "tone"])
     parser.add_argument("out", type=Path)
     parser.add_argument(
         "--reverse", type=Path, default=Path("runs/style-vintage/reverse"), help="vintage only"
@@ -178,6 +199,8 @@ def main() -> None:
         scratch_sheet(args.out)
     elif args.kind == "vintage":
         vintage_sheet(args.out, args.reverse)
+    elif args.kind == "tone":
+        tone_sheet(args.out)
     print(args.out)
 
 
