@@ -68,6 +68,16 @@ def test_retone_gives_a_neutral_restoration_the_prints_tone_back() -> None:
     assert (luma_after - luma_before)[inside].abs().max() < 1e-5
 
 
+def test_retone_handles_strips_and_single_pixels() -> None:
+    gen = torch.Generator().manual_seed(5)
+    for shape in [(3, 1, 1), (3, 1, 5), (3, 7, 1), (3, 2, 3)]:
+        source = torch.rand(shape, generator=gen)
+        neutral = source.mean(dim=0, keepdim=True).expand(shape).contiguous()
+        retone_in_place(neutral, source, torch.tensor(True))
+        assert bool(torch.isfinite(neutral).all()), shape
+        assert 0.0 <= float(neutral.min()) and float(neutral.max()) <= 1.0, shape
+
+
 def test_retone_leaves_unflagged_images_and_gray_originals_alone() -> None:
     photos = make_image((2, 3, 40, 48), seed=4)
     neutral = photos.mean(dim=1, keepdim=True).expand(2, 3, 40, 48).contiguous()
