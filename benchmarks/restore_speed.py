@@ -17,6 +17,7 @@ defect mask) stands in, with a warning: the speed is the same.
     .venv/bin/python benchmarks/restore_speed.py --sizes 1,12 --tile 384 --threads 4
     .venv/bin/python benchmarks/restore_speed.py --sizes 48 --gray   # gray scans: gray path
     .venv/bin/python benchmarks/restore_speed.py --scratches   # detector + inpainting path
+    .venv/bin/python benchmarks/restore_speed.py --sizes 48 --sepia --monochrome tone  # retone
 
 With ``--scratches`` every image goes through ``scratches="auto"``: the scratch detector runs
 tile by tile first, its mask is the restorer's 4th channel; the FLOPs then count both networks
@@ -46,6 +47,7 @@ FLOP_SIDE = 256  # FLOPs are counted on one 256x256 input, then scaled per pixel
 TARGET_SECONDS = (12.0, 30.0)  # 12 MP in under 30 s
 TARGET_SCRATCH_SECONDS = 60.0  # with --scratches: detection + inpainting, 12 MP in under 60 s
 TARGET_RSS = (48.0, 3e9)  # 48 MP within 3 GB peak RSS
+SEPIA = (1.0, 0.82, 0.58)  # --sepia: the tint of a toned print (RGB gains on gray)
 IO_SIZE = 12.0  # megapixels of the case whose PNG write/read is timed
 
 
@@ -175,12 +177,14 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     height, width = image_size(args.child)
     options = RestoreOptions(
         model=args.model, tile=args.tile, overlap=args.overlap, device="cpu", precision="fp32",
-        scratches="auto" if args.scratches else "off",
+        scratches="auto" if args.scratches else "off", monochrome=args.monochrome,
     )  # fmt: skip
     img = torch.rand(
         1 if args.gray else 3, height, width, generator=torch.Generator().manual_seed(0)
     )
     img = img.expand(3, -1, -1).contiguous() if args.gray else img  # gray: the to_gray path
+    if args.sepia:  # a toned print: the monochrome check flags it (the retone path with "tone")
+        img = img.mean(dim=0, keepdim=True) * torch.tensor(SEPIA).view(3, 1, 1)
     side = args.tile or 512
     restore_tensor(img[:, :side, :side].clone(), options)  # load the model, pick kernels
     start = time.perf_counter()
@@ -199,6 +203,8 @@ def run_child(args: argparse.Namespace, megapixels: float, model: str) -> dict[s
     command += ["--tile", str(args.tile), "--overlap", str(args.overlap)]
     command += ["--threads", str(args.threads)] + (["--io"] if megapixels == IO_SIZE else [])
     command += ["--gray"] if args.gray else []
+    command += ["--sepia"] if args.sepia else []
+    command += ["--monochrome", args.monochrome]
     command += ["--scratches"] if args.scratches else []
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -231,7 +237,8 @@ def report(args: argparse.Namespace, model: str, description: str) -> None:
         + ("  + scratch detector (--scratches auto)" if args.scratches else "")
     )
     print(f"cost: {per_pixel / 1e3:.1f} kFLOP/px ({FLOP_SIDE}x{FLOP_SIDE} FlopCounterMode)")
-    kind = "gray (R=G=B)" if args.gray else "colour"
+    kind = "gray (R=G=B)" if args.gray else "sepia-toned" if args.sepia else "colour"
+    kind += f", --monochrome {args.monochrome}"
     print(f"tile {args.tile}, overlap {args.overlap}, pad multiple {pad_multiple}; {kind} images")
     print(f"matmul 2048x2048 fp32: {matmul:.1f} GFLOP/s\n")
     print(f"{'MP':>4} {'size':>11} {'tiles':>5} {'tiledMP':>7} {'s':>7} {'MP/s':>6} "
@@ -271,6 +278,8 @@ def main() -> None:
     parser.add_argument("--overlap", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--gray", action="store_true", help="gray photos (R=G=B), as most scans")
+    parser.add_argument("--sepia", action="store_true", help="sepia-toned prints")
+    parser.add_argument("--monochrome", default="auto", choices=["auto", "tone", "off"])
     parser.add_argument("--scratches", action="store_true", help="detect + inpaint defects too")
     parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--io", action="store_true", help=argparse.SUPPRESS)
