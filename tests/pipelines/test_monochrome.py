@@ -100,3 +100,11 @@ def test_restoring_with_tone_keeps_the_print_warm_and_huge_photos_in_row_slices(
     assert float((sepia[0] - sepia[2]).mean()) > 0.05
     luma = 0.299 * toned[0] + 0.587 * toned[1] + 0.114 * toned[2]
     assert (luma - neutral[0]).abs().mean() < 0.01  # same brightness as the neutral one
+
+
+def test_tone_keeps_a_near_gray_input_exactly_gray(tmp_path) -> None:
+    model = str(save_random_model(tmp_path / "random"))
+    gray = make_image((1, 3, 64, 80), seed=6).mean(dim=1).expand(3, 64, 80).clone()
+    gray[0] += 1.0 / 255.0  # within looks_gray's tolerance: a gray scan with a slight cast
+    out = restore_tensor(gray.clamp(0, 1), RestoreOptions(model=model, monochrome="tone"))
+    assert torch.equal(out[0], out[1]) and torch.equal(out[1], out[2])

@@ -168,14 +168,22 @@ def _mask_from_options(
     return resolve_scratch_mask(options.scratches, rgb, options=options.detect_options())
 
 
-def _neutral_output(rgb: torch.Tensor, options: RestoreOptions) -> torch.Tensor:
-    """Bool per image: must the restoration come out gray (a gray or monochrome input)?"""
-    gray = looks_gray(rgb)
-    if options.monochrome in ("auto", "tone"):
-        from daguerre.pipelines.monochrome import looks_monochrome
+def _neutral_output(
+    rgb: torch.Tensor, options: RestoreOptions
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bools per image: (must the restoration come out gray, is it then toned back).
 
-        gray = gray | looks_monochrome(rgb)
-    return gray
+    Gray: a gray input, or with ``monochrome`` "auto"/"tone" a monochrome print. Toned
+    back: with "tone", the monochrome prints that are not gray inputs (those stay gray).
+    """
+    gray = looks_gray(rgb)
+    if options.monochrome == "off":
+        return gray, torch.zeros_like(gray)
+    from daguerre.pipelines.monochrome import looks_monochrome
+
+    prints = looks_monochrome(rgb)
+    toned = prints & ~gray if options.monochrome == "tone" else torch.zeros_like(gray)
+    return gray | prints, toned
 
 
 def _gray_in_place(restored: torch.Tensor, gray: torch.Tensor) -> None:
@@ -236,7 +244,7 @@ def restore_tensor(
     options = options or RestoreOptions()
     if options.strength == 0.0:
         return rgb.clone()
-    gray = _neutral_output(rgb, options)  # before the output exists: its temporaries don't add
+    gray, toned = _neutral_output(rgb, options)  # before the output: its temporaries don't add
     device = resolve_device(options.device)
     loaded = load_restorer(str(options.model), str(device))
     model: Any = loaded.net
@@ -267,10 +275,10 @@ def restore_tensor(
     if grade is not None:
         _grade_in_place(rgb, restored, grade)
     _gray_in_place(restored, gray)
-    if options.monochrome == "tone":
+    if bool(toned.any()):
         from daguerre.pipelines.monochrome import retone_in_place
 
-        retone_in_place(restored, rgb, gray)
+        retone_in_place(restored, rgb, toned)
     if options.strength < 1.0:  # in place: rgb + strength * (restored - rgb)
         restored.sub_(rgb).mul_(options.strength).add_(rgb)
     return restored
