@@ -180,3 +180,37 @@ def test_monochrome_modes_on_a_sepia_print(tmp_path: Path, model: str) -> None:
     assert (out["tone"] - source).abs().mean() < 0.01  # the print's own tone back
     result = _restore(tmp_path / "in", "-o", tmp_path / "x", "--model", model, "--monochrome", "no")
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_kind_picks_the_expert_and_a_missing_expert_is_a_usage_error(tmp_path: Path) -> None:
+    import json
+
+    from tests.pipelines.models import save_brightness_router, save_offset_model
+
+    digital = save_offset_model(tmp_path / "digital", -0.2)
+    primary = save_identity_model(tmp_path / "print")
+    config = json.loads((primary / "config.json").read_text())
+    router = save_brightness_router(tmp_path / "router")
+    config["extra"].update(experts={"digital": str(digital)}, router=str(router))
+    (primary / "config.json").write_text(json.dumps(config))
+    (tmp_path / "in").mkdir()
+    bright = 0.6 + 0.3 * torch.rand(3, 20, 30, generator=torch.Generator().manual_seed(1))
+    to_pil(bright).save(tmp_path / "in" / "photo.png")
+    source = read_image(tmp_path / "in" / "photo.png").rgb
+    means = {}
+    for kind in ("auto", "print", "digital"):
+        args = ["--model", primary, "--kind", kind, "--monochrome", "off"]
+        result = _restore(tmp_path / "in", "-o", tmp_path / kind, *args)
+        assert result.exit_code == 0, result.output
+        means[kind] = float((read_image(tmp_path / kind / "photo.png").rgb - source).mean())
+    assert abs(means["auto"]) < 0.01 and abs(means["print"]) < 0.01  # bright: a "print"
+    assert abs(means["digital"] + 0.2) < 0.01
+    config["extra"]["experts"] = {"digital": str(tmp_path / "gone")}
+    (primary / "config.json").write_text(json.dumps(config))
+    from daguerre.pipelines.restore import load_restorer
+
+    load_restorer.cache_clear()
+    result = _restore(tmp_path / "in", "-o", tmp_path / "x", "--model", primary)
+    assert result.exit_code == 2 and "--kind" in result.output and "Traceback" not in result.output
+    result = _restore(tmp_path / "in", "-o", tmp_path / "y", "--model", primary, "--kind", "print")
+    assert result.exit_code == 0, result.output

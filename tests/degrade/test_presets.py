@@ -17,6 +17,7 @@ NAMES = [
     "colorfade",
     "restore-mix",
     "restore-mix2",
+    "restore-digital",
     "defects",
     "detector-mix",
 ]
@@ -78,3 +79,12 @@ def test_restore_mix2_leaves_some_photos_untouched() -> None:
     same = [bool(torch.equal(result.image[i], img[i])) for i in range(64)]
     assert 1 <= sum(same) <= 16  # ~8 % identity samples (plus none of the others)
     assert not bool(result.mask[torch.tensor(same)].any())
+
+
+def test_restore_digital_keeps_tone_and_leaves_some_photos_untouched() -> None:
+    img = torch.rand(64, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 0.6 + 0.2
+    result = run(build_preset("restore-digital"), img, torch.Generator().manual_seed(2))
+    same = [bool(torch.equal(result.image[i], img[i])) for i in range(64)]
+    assert 1 <= sum(same) <= 16  # ~8 % undamaged samples
+    # digital damage only: no fading or toning, so each photo's mean colour barely moves
+    assert (result.image.mean((-2, -1)) - img.mean((-2, -1))).abs().median() < 0.03

@@ -32,3 +32,33 @@ def save_random_model(folder: Path, *, seed: int = 0, mask_channel: bool = False
         arch="unet", kwargs=kwargs, pad_multiple=4, extra={"mask_channel": mask_channel}
     )
     return save_model(folder, UNetGenerator(**kwargs), config)
+
+
+def save_offset_model(folder: Path, offset: float, *, mask_channel: bool = False) -> Path:
+    """A residual U-Net returning its input plus ``offset`` (the pipeline clamps to [0, 1])."""
+    kwargs = {**KW, "in_channels": 4 if mask_channel else 3}
+    net = UNetGenerator(**kwargs)
+    torch.nn.init.zeros_(net.head.weight)
+    torch.nn.init.constant_(net.head.bias, 2.0 * offset)  # the net works in [-1, 1]
+    config = ModelConfig(
+        arch="unet", kwargs=kwargs, pad_multiple=4, extra={"mask_channel": mask_channel}
+    )
+    return save_model(folder, net, config)
+
+
+def save_brightness_router(folder: Path) -> Path:
+    """A kind router that takes bright photos (mean red above 0.5) for prints, dark ones not."""
+    from daguerre.nn.kind import KindNet
+
+    net = KindNet(width=4)
+    first, last = net.head[0], net.head[2]
+    with torch.no_grad():
+        for layer in (first, last):
+            layer.weight.zero_()
+            layer.bias.zero_()
+        pooled = 4 * 4  # the CNN's pooled features (4 x width) come before the statistics
+        first.weight[0, pooled] = 1.0  # statistic 0: the thumbnail's mean red
+        first.bias[0] = -0.5
+        last.weight[0, 0] = 10.0
+    config = ModelConfig(arch="kind", kwargs={"width": 4}, kind="kind", out_range="logits")
+    return save_model(folder, net, config)

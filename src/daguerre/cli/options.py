@@ -136,6 +136,25 @@ MonochromeOpt = Annotated[
         "(sepia, yellowed paper) back; off: keep whatever colour the network gives.",
     ),
 ]
+
+
+class Kind(enum.StrEnum):
+    """Which restoration expert restores a photo."""
+
+    auto = "auto"  # the router decides per photo
+    print = "print"  # the old-print expert (the model itself)
+    digital = "digital"  # the digital-damage expert the model names
+
+
+KindOpt = Annotated[
+    Kind,
+    typer.Option(
+        "--kind",
+        help="auto: a router decides per photo whether it is an old print (faded, toned, "
+        "grainy) or a digital photo with digital damage (noise, blur, JPEG) and picks that "
+        "expert; print / digital: force one.",
+    ),
+]
 TileOpt = Annotated[
     int,
     typer.Option("--tile", min=0, help="Tile side in pixels for tiled inference; 0 = whole image."),

@@ -15,6 +15,8 @@ from daguerre.cli.options import (
     FormatOpt,
     GradeOpt,
     InputsArg,
+    Kind,
+    KindOpt,
     Monochrome,
     MonochromeOpt,
     OutDirOpt,
@@ -72,6 +74,7 @@ def restore(
     scratch_model: ScratchModelOpt = "scratch",
     grade: GradeOpt = "auto",
     monochrome: MonochromeOpt = Monochrome.auto,
+    kind: KindOpt = Kind.auto,
     recursive: RecursiveOpt = False,
     fmt: FormatOpt = OutputFormat.png,
     quality: QualityOpt = 95,
@@ -89,7 +92,13 @@ def restore(
     from daguerre.cli.batch import exit_with, run_batch, shard_from_env
     from daguerre.errors import DaguerreError
     from daguerre.infer.device import resolve_device, set_threads
-    from daguerre.pipelines.restore import RestoreOptions, grade_name, load_grade, load_restorer
+    from daguerre.pipelines.restore import (
+        RestoreOptions,
+        check_experts,
+        grade_name,
+        load_grade,
+        load_restorer,
+    )  # fmt: skip
 
     if threads:
         set_threads(threads)
@@ -98,6 +107,7 @@ def restore(
             strength=strength, model=model, tile=tile, overlap=overlap,
             device=device, precision=precision.value, scratches=scratches,
             scratch_model=scratch_model, grade=grade, monochrome=monochrome.value,
+            kind=kind.value,
         )  # fmt: skip
     except (DaguerreError, ValueError) as err:
         raise typer.BadParameter(str(err), param_hint="'--tile'/'--overlap'") from None
@@ -111,6 +121,10 @@ def restore(
             load_grade(grade_model)
     except DaguerreError as err:
         raise typer.BadParameter(str(err), param_hint="'--grade'") from None
+    try:  # the experts and router the model names: missing ones are usage errors
+        check_experts(options, loaded)
+    except DaguerreError as err:
+        raise typer.BadParameter(str(err), param_hint="'--kind'") from None
     _check_scratches(options, mask_channel=loaded.mask_channel)
     report = run_batch(
         inputs,

@@ -114,6 +114,24 @@ def grade(
     train_grade(cfg, out)
 
 
+@train_app.command("kind")
+def kind(
+    data: DataOpt,
+    out: OutOpt,
+    val: ValOpt = None,
+    config: ConfigOpt = None,
+    overrides: SetOpt = None,
+) -> None:
+    """Train the photo-kind router (old print vs digital photo) that picks a restoration expert."""
+    from daguerre.config import load_config
+    from daguerre.train.kind import KindTrainConfig, train_kind
+
+    paths = _data_overrides(data, val)
+    cfg = load_config(KindTrainConfig, config, [*paths, *(overrides or [])])
+    _setup_logging(out)
+    train_kind(cfg, out)
+
+
 @train_app.command("style")
 def style(
     domain_a: Annotated[

@@ -7,7 +7,7 @@ The generator runs tile by tile (bounded memory at any size, feathered overlaps,
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,6 +23,7 @@ ImageT = TypeVar("ImageT")
 
 DEFAULT_MODEL = "restore"
 MONOCHROME_MODES = ("auto", "tone", "off")
+KIND_MODES = ("auto", "print", "digital")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,12 @@ class RestoreOptions:
             then gets its own tone back (sepia stays sepia, yellowed paper stays yellow;
             :func:`daguerre.pipelines.monochrome.retone_in_place`); "off": whatever the
             network gives. An exactly gray input always gives a gray output.
+        kind: which expert restores the photo when ``model`` names experts (its config's
+            ``extra.experts``; the shipped ``restore`` is the old-print expert and names
+            ``restore-digital`` for digital photos with digital damage): "auto" asks the
+            router the config names (``extra.router``, :class:`daguerre.nn.kind.KindNet`) per
+            photo; "print" uses ``model`` itself; "digital" its digital expert. A model
+            without experts restores every photo itself.
     """
 
     strength: float = 1.0
@@ -61,10 +68,13 @@ class RestoreOptions:
     scratch_model: str = "scratch"
     grade: str = "auto"
     monochrome: str = "auto"
+    kind: str = "auto"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"strength must be in [0, 1], got {self.strength}")
+        if self.kind not in KIND_MODES:
+            raise ValueError(f"kind must be one of {KIND_MODES}, got {self.kind!r}")
         if self.monochrome not in MONOCHROME_MODES:
             raise ValueError(
                 f"monochrome must be one of {MONOCHROME_MODES}, got {self.monochrome!r}"
@@ -99,6 +109,8 @@ class LoadedRestorer:
     pad_multiple: int
     mask_channel: bool  # the network takes RGB + a defect mask (1 = damaged) as input
     grade: str | None  # the grade model trained for this network (config ``extra.grade``)
+    experts: dict[str, str] = field(default_factory=dict)  # kind -> model (``extra.experts``)
+    router: str | None = None  # the kind model that picks an expert (``extra.router``)
 
 
 @functools.lru_cache(maxsize=4)
@@ -110,8 +122,88 @@ def load_restorer(model: str, device: str) -> LoadedRestorer:
     net = net.to(torch.device(device)).eval()
     extra = config.extra
     return LoadedRestorer(
-        net, config.pad_multiple, bool(extra.get("mask_channel", False)), extra.get("grade")
-    )
+        net, config.pad_multiple, bool(extra.get("mask_channel", False)), extra.get("grade"),
+        dict(extra.get("experts", {})), extra.get("router"),
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=2)
+def load_router(model: str) -> tuple[torch.nn.Module, float]:
+    """Load (and cache) a photo-kind router and its logit threshold (``extra.threshold``).
+
+    The router runs in float32 on the CPU (it is tiny). A photo is taken for a print when
+    its logit is above the threshold; a threshold above 0 sends doubtful photos to the
+    digital expert (calibrated on training photos, where the print expert loses less on a
+    print sent the wrong way than the digital expert does on a digital photo).
+    """
+    from daguerre.errors import CheckpointMismatchError
+    from daguerre.weights import load_model
+
+    net, config = load_model(model)
+    if config.kind != "kind":
+        raise CheckpointMismatchError(f"{model}: a '{config.kind}' model, not a photo-kind router")
+    return net.eval(), float(config.extra.get("threshold", 0.0))
+
+
+def photo_is_print(rgb: torch.Tensor, router: str) -> torch.Tensor:
+    """``(B,)`` bool: does the router take each photo for an old print (vs a digital photo)?
+
+    Args:
+        rgb: ``(3,H,W)`` or ``(B,3,H,W)`` float32 [0, 1], any size (the router looks at a
+            thumbnail and statistics at a 512 px scale).
+        router: a kind model name or folder.
+    """
+    from daguerre.nn.kind import kind_inputs
+
+    net, threshold = load_router(router)
+    thumbs, stats = kind_inputs(rgb)
+    with torch.no_grad():
+        return net(thumbs.cpu(), stats.cpu()) > threshold
+
+
+def expert_names(rgb: torch.Tensor, options: RestoreOptions, loaded: LoadedRestorer) -> list[str]:
+    """The model that restores each photo of ``rgb`` (see :attr:`RestoreOptions.kind`)."""
+    batch = rgb.shape[0] if rgb.ndim == 4 else 1
+    digital = loaded.experts.get("digital")
+    if digital is None or options.kind == "print":
+        return [options.model] * batch
+    if options.kind == "digital":
+        return [digital] * batch
+    if loaded.router is None:
+        return [options.model] * batch
+    prints = photo_is_print(rgb, loaded.router).tolist()
+    return [options.model if is_print else digital for is_print in prints]
+
+
+def check_experts(options: RestoreOptions, loaded: LoadedRestorer) -> None:
+    """Load the router and experts ``options.kind`` may use (so a missing one fails early).
+
+    Raises:
+        CheckpointNotFoundError: a named expert or router does not exist.
+        CheckpointMismatchError: the router is not a kind model.
+    """
+    digital = loaded.experts.get("digital")
+    if digital is None or options.kind == "print":
+        return
+    load_restorer(digital, str(resolve_device(options.device)))
+    if options.kind == "auto" and loaded.router is not None:
+        load_router(loaded.router)
+
+
+def _restore_by_expert(
+    rgb: torch.Tensor, options: RestoreOptions, names: list[str], mask: torch.Tensor | None,
+    progress: Any,
+) -> torch.Tensor:  # fmt: skip
+    """Restore with the chosen experts: the whole batch at once when they agree."""
+    if len(set(names)) == 1:
+        chosen = replace(options, model=names[0], kind="print")
+        return restore_tensor(rgb, chosen, mask=mask, progress=progress)
+    outs = []
+    for index, name in enumerate(names):
+        one_mask = None if mask is None else mask[index : index + 1]
+        chosen = replace(options, model=name, kind="print")
+        outs.append(restore_tensor(rgb[index : index + 1], chosen, mask=one_mask))
+    return torch.cat(outs)
 
 
 @functools.lru_cache(maxsize=4)
@@ -244,9 +336,12 @@ def restore_tensor(
     options = options or RestoreOptions()
     if options.strength == 0.0:
         return rgb.clone()
-    gray, toned = _neutral_output(rgb, options)  # before the output: its temporaries don't add
     device = resolve_device(options.device)
     loaded = load_restorer(str(options.model), str(device))
+    names = expert_names(rgb, options, loaded)
+    if names != [options.model] * len(names):
+        return _restore_by_expert(rgb, options, names, mask, progress)
+    gray, toned = _neutral_output(rgb, options)  # before the output: its temporaries don't add
     model: Any = loaded.net
     if mask is None and options.scratches != "off":
         mask = _mask_from_options(rgb, options, loaded)

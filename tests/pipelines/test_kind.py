@@ -1,0 +1,119 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from daguerre.errors import CheckpointMismatchError, DaguerreError
+from daguerre.pipelines.restore import (
+    RestoreOptions,
+    check_experts,
+    expert_names,
+    load_restorer,
+    photo_is_print,
+    restore_tensor,
+)
+from tests.pipelines.models import (
+    save_brightness_router,
+    save_identity_model,
+    save_offset_model,
+)
+
+DIGITAL = -0.1  # the digital expert's signature: it darkens by 0.1
+
+
+@pytest.fixture(scope="module")
+def experts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A print expert (identity) naming a digital expert (-0.1) and a brightness router."""
+    root = tmp_path_factory.mktemp("experts")
+    digital = save_offset_model(root / "digital", DIGITAL)
+    router = save_brightness_router(root / "router")
+    primary = save_identity_model(root / "print")
+    config = json.loads((primary / "config.json").read_text())
+    config["extra"].update(experts={"digital": str(digital)}, router=str(router))
+    (primary / "config.json").write_text(json.dumps(config))
+    return {"print": str(primary), "digital": str(digital), "router": str(router)}
+
+
+def _photo(level: float, seed: int = 0) -> torch.Tensor:
+    noise = torch.rand(3, 30, 41, generator=torch.Generator().manual_seed(seed)) * 0.2
+    return (level + noise).clamp(0.0, 1.0)
+
+
+def test_router_reads_the_photo(experts: dict[str, str]) -> None:
+    flags = photo_is_print(torch.stack([_photo(0.7), _photo(0.1)]), experts["router"])
+    assert flags.tolist() == [True, False]
+
+
+@pytest.mark.parametrize(("level", "expected"), [(0.7, 0.0), (0.1, DIGITAL)])
+def test_auto_picks_the_expert_the_router_chooses(
+    experts: dict[str, str], level: float, expected: float
+) -> None:
+    rgb = _photo(level)
+    out = restore_tensor(rgb, RestoreOptions(model=experts["print"], monochrome="off"))
+    assert torch.allclose(out, (rgb + expected).clamp(0, 1), atol=1e-5)
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("print", 0.0), ("digital", DIGITAL)])
+def test_kind_forces_an_expert(experts: dict[str, str], kind: str, expected: float) -> None:
+    bright = _photo(0.7)  # the router would call it a print
+    options = RestoreOptions(model=experts["print"], kind=kind, monochrome="off")
+    out = restore_tensor(bright, options)
+    assert torch.allclose(out, (bright + expected).clamp(0, 1), atol=1e-5)
+
+
+def test_a_mixed_batch_is_split_between_experts(experts: dict[str, str]) -> None:
+    batch = torch.stack([_photo(0.7, 1), _photo(0.1, 2), _photo(0.8, 3)])
+    options = RestoreOptions(model=experts["print"], monochrome="off", strength=0.5)
+    out = restore_tensor(batch, options)
+    offsets = torch.tensor([0.0, DIGITAL, 0.0]).view(3, 1, 1, 1)
+    full = (batch + offsets).clamp(0, 1)
+    assert torch.allclose(out, batch + 0.5 * (full - batch), atol=1e-5)
+
+
+def test_a_model_without_experts_restores_every_photo_itself(experts: dict[str, str]) -> None:
+    dark = _photo(0.1)
+    for kind in ("auto", "digital"):
+        options = RestoreOptions(model=experts["digital"], kind=kind, monochrome="off")
+        expected = (dark + DIGITAL).clamp(0, 1)
+        assert torch.allclose(restore_tensor(dark, options), expected, atol=1e-5)
+    loaded = load_restorer(experts["digital"], "cpu")
+    assert expert_names(dark, RestoreOptions(model=experts["digital"]), loaded) == [
+        experts["digital"]
+    ]
+
+
+def test_unknown_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="kind must be one of"):
+        RestoreOptions(kind="film")
+
+
+def test_missing_expert_or_wrong_router_fails_early(
+    experts: dict[str, str], tmp_path: Path
+) -> None:
+    model = save_identity_model(tmp_path / "model")
+    config = json.loads((model / "config.json").read_text())
+    config["extra"].update(experts={"digital": str(tmp_path / "gone")}, router=experts["router"])
+    (model / "config.json").write_text(json.dumps(config))
+    loaded = load_restorer(str(model), "cpu")
+    with pytest.raises(DaguerreError):
+        check_experts(RestoreOptions(model=str(model)), loaded)
+    check_experts(RestoreOptions(model=str(model), kind="print"), loaded)  # not needed: fine
+    config["extra"].update(experts={"digital": experts["digital"]}, router=experts["digital"])
+    (model / "config.json").write_text(json.dumps(config))
+    load_restorer.cache_clear()
+    with pytest.raises(CheckpointMismatchError, match="not a photo-kind router"):
+        check_experts(RestoreOptions(model=str(model)), load_restorer(str(model), "cpu"))
+
+
+def test_router_threshold_moves_doubtful_photos_to_the_digital_expert(tmp_path: Path) -> None:
+    router = save_brightness_router(tmp_path / "router")
+    photos = torch.stack([_photo(0.55, 1), _photo(0.9, 2)])  # logits ~1.5 and ~5
+    assert photo_is_print(photos, str(router)).tolist() == [True, True]
+    config = json.loads((router / "config.json").read_text())
+    config["extra"]["threshold"] = 3.0
+    (router / "config.json").write_text(json.dumps(config))
+    from daguerre.pipelines.restore import load_router
+
+    load_router.cache_clear()
+    assert photo_is_print(photos, str(router)).tolist() == [False, True]
