@@ -229,3 +229,32 @@ def test_print_colour_choice_reaches_the_restorer(handlers: Handlers, tmp_path: 
     with pytest.warns(UserWarning, match="monochrome"):
         _, downloads, status, *_ = handlers.restore([str(path)], 1.0, False, "sepia")
     assert downloads is None and "monochrome must be one of" in status
+
+
+def test_photo_type_choice_reaches_the_restorer(tmp_path: Path, workdirs: WorkDirs) -> None:
+    import json
+
+    from tests.pipelines.models import save_brightness_router, save_offset_model
+
+    primary = save_offset_model(tmp_path / "print", 0.0)
+    digital = save_offset_model(tmp_path / "digital", -0.2)
+    config = json.loads((primary / "config.json").read_text())
+    config["extra"].update(
+        experts={"digital": str(digital)}, router=str(save_brightness_router(tmp_path / "r"))
+    )
+    (primary / "config.json").write_text(json.dumps(config))
+    handlers = Handlers(WebSettings(model=str(primary), max_upload_mb=1.0), workdirs)
+    bright = (0.6 + 0.3 * np.random.default_rng(2).random((24, 32, 3))) * 255
+    path = tmp_path / "photo.png"
+    Image.fromarray(bright.round().astype(np.uint8)).save(path)
+    source = read_image(path).rgb
+    shift = {}
+    for kind in ("auto", "print", "digital"):
+        _, downloads, status, *_ = handlers.restore([str(path)], 1.0, False, "off", kind)
+        assert downloads is not None, status
+        shift[kind] = float((read_image(downloads[0]).rgb - source).mean())
+    assert abs(shift["auto"]) < 0.01 and abs(shift["print"]) < 0.01  # bright: "a print"
+    assert abs(shift["digital"] + 0.2) < 0.01
+    with pytest.warns(UserWarning, match="kind"):
+        _, downloads, status, *_ = handlers.restore([str(path)], 1.0, False, "off", "film")
+    assert downloads is None and "kind must be one of" in status

@@ -55,6 +55,12 @@ MONOCHROME_CHOICES = {
     "Network's colours": "off",
 }
 """Label -> :attr:`RestoreOptions.monochrome` for the Restore tab's print-colour choice."""
+KIND_CHOICES = {
+    "Decide per photo": "auto",
+    "Old print (faded, toned, grainy)": "print",
+    "Digital photo (noise, blur, JPEG)": "digital",
+}
+"""Label -> :attr:`RestoreOptions.kind` for the Restore tab's photo-type choice."""
 NO_FILES = "Upload one or more photos first (drag them onto the upload area)."
 
 
@@ -106,12 +112,14 @@ class Handlers:
         strength: float,
         scratches: bool = False,
         monochrome: str = "auto",
+        kind: str = "auto",
         progress: Any = _PROGRESS,
     ) -> Outputs:
         """Restore the uploads with ``strength`` in [0, 1], optionally removing scratches.
 
         ``monochrome`` says what a monochrome print becomes ("auto": neutral, "tone": its
-        own tone back, "off": the network's colours; :class:`RestoreOptions`).
+        own tone back, "off": the network's colours); ``kind`` which expert restores
+        ("auto": the router decides per photo, "print", "digital"; :class:`RestoreOptions`).
         """
         problem = model_problem(self.settings.model)
         if problem is not None:
@@ -119,7 +127,9 @@ class Handlers:
         if scratches and (why := scratch_problem(self.settings)) is not None:
             return self._message(f"⚠️ scratch removal unavailable: {why}", toast=True)
         try:
-            task = restore_task(self.settings, float(strength), bool(scratches), str(monochrome))
+            task = restore_task(
+                self.settings, float(strength), bool(scratches), str(monochrome), str(kind)
+            )
         except ValueError as err:  # strength outside [0, 1] or an unknown mode (API callers)
             return self._message(f"⚠️ {err}", toast=True)
         return self._run(files, task, "restored", progress)
@@ -226,10 +236,16 @@ def _restore_tab(settings: WebSettings) -> tuple[gr.Button, list[Any]]:
             label="Black-and-white prints (sepia, yellowed)",
             elem_id="monochrome",
         )
+        kind = gr.Radio(
+            choices=list(KIND_CHOICES.items()),
+            value="auto",
+            label="Photo type (which restoration expert)",
+            elem_id="kind",
+        )
         button = gr.Button(
             "Restore", variant="primary", elem_id="restore-btn", interactive=problem is None
         )
-    return button, [strength, scratches, monochrome]
+    return button, [strength, scratches, monochrome, kind]
 
 
 def _age_tab() -> tuple[gr.Button, list[Any]]:

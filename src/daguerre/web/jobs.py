@@ -134,13 +134,18 @@ class JobReport:
 
 
 def restore_task(
-    settings: WebSettings, strength: float, scratches: bool = False, monochrome: str = "auto"
+    settings: WebSettings,
+    strength: float,
+    scratches: bool = False,
+    monochrome: str = "auto",
+    kind: str = "auto",
 ) -> Task:
     """A task running :func:`daguerre.pipelines.restore.restore_tensor` with ``strength``.
 
     With ``scratches`` the defect detector finds scratches, dust and tears first and the
     restorer inpaints them. ``monochrome`` is :attr:`RestoreOptions.monochrome` ("auto",
-    "tone" or "off"; a ValueError otherwise).
+    "tone" or "off") and ``kind`` :attr:`RestoreOptions.kind` ("auto", "print" or
+    "digital"); a ValueError otherwise.
     """
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
 
@@ -152,6 +157,7 @@ def restore_task(
         scratches="auto" if scratches else "off",
         scratch_model=settings.scratch_model,
         monochrome=monochrome,
+        kind=kind,
     )
 
     def task(loaded: LoadedImage, stem: str, progress: Callable[[float], None]) -> torch.Tensor:
