@@ -1,7 +1,7 @@
 """Render the contact sheets committed under docs/ (labels, grids, thumbnails).
 
 Usage:
-    python scripts/sheets.py degrade docs/degrade.png
+    python scripts/sheets.py degrade|scratches|vintage|tone|experts OUT.png
 """
 
 from __future__ import annotations
@@ -162,6 +162,47 @@ def tone_sheet(out: Path, width: int = 260) -> None:
     save_small(ragged_grid(rows, header, width), out)
 
 
+EXPERT_PHOTOS = [  # the first six val photos by name: no picking
+    "cset14__baboon", "cset14__barbara", "cset14__bridge", "cset14__coastguard", "cset14__comic",
+    "cset14__face",
+]  # fmt: skip
+
+
+def experts_sheet(out: Path, width: int = 240) -> None:
+    """``unstructured`` val photos: degraded | print expert alone | routed (default) | truth.
+
+    Degraded exactly as ``daguerre eval restore --preset unstructured --max-side 512`` does;
+    each panel's label gives its PSNR against the truth and the router's choice.
+    """
+    from daguerre.degrade.base import generator_for
+    from daguerre.degrade.chain import apply_to_target
+    from daguerre.metrics.evaluate import fit_max_side, image_seed
+    from daguerre.metrics.fidelity import psnr
+    from daguerre.pipelines.restore import (
+        RestoreOptions,
+        expert_names,
+        load_restorer,
+        restore_tensor,
+    )
+
+    op = build_preset("unstructured")
+    rows = []
+    for stem in EXPERT_PHOTOS:
+        path = next((SHARED / "clean" / "val").glob(f"{stem}.*"))
+        clean = fit_max_side(read_image(path).rgb, 512)
+        hit = run(op, clean[None], generator_for(image_seed(0, stem)))
+        truth = apply_to_target(op, clean[None], hit.params)[0]
+        degraded = hit.image[0]
+        single = restore_tensor(degraded, RestoreOptions(kind="print"))
+        routed = restore_tensor(degraded, RestoreOptions())
+        chosen = expert_names(degraded, RestoreOptions(), load_restorer("restore", "cpu"))[0]
+        scores = [float(psnr(x, truth)) for x in (degraded, single, routed)]
+        label = f"{stem[:13]}\n{scores[0]:.1f} / {scores[1]:.1f}\n/ {scores[2]:.1f} dB\n({chosen})"
+        rows.append((label, [fit(x, width) for x in (degraded, single, routed, truth)]))
+    header = ["unstructured damage", "print expert only", "routed (default)", "ground truth"]
+    save_small(ragged_grid(rows, header, width), out)
+
+
 def ragged_grid(
     rows: list[tuple[str, list[Image.Image]]], header: list[str], width: int
 ) -> Image.Image:
@@ -187,7 +228,7 @@ def ragged_grid(
 def main() -> None:
     """Command line entry."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("kind", choices=["degrade", "scratches", "vintage", "tone"])
+    parser.add_argument("kind", choices=["degrade", "scratches", "vintage", "tone", "experts"])
     parser.add_argument("out", type=Path)
     parser.add_argument(
         "--reverse", type=Path, default=Path("runs/style-vintage/reverse"), help="vintage only"
@@ -201,6 +242,8 @@ def main() -> None:
         vintage_sheet(args.out, args.reverse)
     elif args.kind == "tone":
         tone_sheet(args.out)
+    elif args.kind == "experts":
+        experts_sheet(args.out)
     print(args.out)
 
 

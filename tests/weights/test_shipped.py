@@ -24,8 +24,23 @@ def test_shipped_model_loads_and_runs_on_32px(name: str) -> None:
             out = net(torch.rand(1, 6, thumb, thumb), torch.randn(1, 9))
         assert out.shape == (1, 13, grid, grid) and torch.isfinite(out).all()
         return
+    if cfg.kind == "kind":  # a thumbnail and statistics in, one "print" logit out
+        from daguerre.nn.kind import kind_inputs
+
+        with torch.inference_mode():
+            out = net(*kind_inputs(torch.rand(2, 3, 48, 40)))
+        assert out.shape == (2,) and torch.isfinite(out).all()
+        return
     channels = int(cfg.kwargs.get("in_channels", 3))
     side = max(32, 2 * cfg.pad_multiple)
     with torch.inference_mode():
         out = net(torch.rand(1, channels, side, side))
     assert out.shape[-2:] == (side, side) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_experts_and_router_a_shipped_model_names_are_shipped(name: str) -> None:
+    _, cfg = load_model(name)
+    named = [*cfg.extra.get("experts", {}).values(), cfg.extra.get("router")]
+    for other in filter(None, named):
+        assert other in SHIPPED, f"{name} names {other}, which is not shipped"
