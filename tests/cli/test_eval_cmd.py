@@ -131,3 +131,31 @@ def test_usage_errors_exit_2(tmp_path: Path, model: Path, args: tuple, message: 
     result = _eval(*filled, "-o", tmp_path / "r")
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.replace("│", " ").split())  # unwrap Rich's box
+
+
+def test_kind_scores_each_expert_and_a_missing_one_is_a_usage_error(tmp_path: Path) -> None:
+    from tests.pipelines.models import save_identity_model, save_offset_model
+
+    primary = save_identity_model(tmp_path / "print")
+    config = json.loads((primary / "config.json").read_text())
+    config["extra"]["experts"] = {"digital": str(save_offset_model(tmp_path / "digital", -0.2))}
+    (primary / "config.json").write_text(json.dumps(config))
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    _photos(clean, {"a": (40, 48)})
+    base = ("--clean", clean, "--preset", "unstructured", "--model", primary, "-q")
+    scores = {}
+    for kind in ("print", "digital"):
+        result = _eval(*base, "--kind", kind, "--sheet-count", "0", "-o", tmp_path / kind)
+        assert result.exit_code == 0, result.output
+        row = next(csv.DictReader((tmp_path / kind / "results.csv").open()))
+        scores[kind] = float(row["ours_psnr"]), float(row["input_psnr"])
+    assert scores["print"][0] == pytest.approx(scores["print"][1], abs=0.05)  # the identity
+    assert scores["digital"][0] < scores["print"][0] - 3  # everything 0.2 darker
+    config["extra"]["experts"] = {"digital": str(tmp_path / "gone")}
+    (primary / "config.json").write_text(json.dumps(config))
+    from daguerre.pipelines.restore import load_restorer
+
+    load_restorer.cache_clear()
+    result = _eval(*base, "--kind", "digital", "-o", tmp_path / "x")
+    assert result.exit_code == 2 and "--kind" in result.output

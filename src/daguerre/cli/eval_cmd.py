@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from daguerre.cli.options import DeviceOpt, GradeOpt, QuietOpt, SeedOpt, TileOpt
+from daguerre.cli.options import DeviceOpt, GradeOpt, Kind, KindOpt, QuietOpt, SeedOpt, TileOpt
 
 if TYPE_CHECKING:
     from daguerre.cli.batch import Reporter
@@ -125,6 +125,17 @@ def _check_model(model: str) -> None:
         raise typer.BadParameter(str(err), param_hint="'--model'") from None
 
 
+def _check_experts(model: str, kind: str) -> None:
+    """The experts and router ``model`` names must exist (usage error otherwise)."""
+    from daguerre.errors import DaguerreError
+    from daguerre.pipelines.restore import RestoreOptions, check_experts, load_restorer
+
+    try:
+        check_experts(RestoreOptions(model=model, kind=kind), load_restorer(model, "cpu"))
+    except DaguerreError as err:
+        raise typer.BadParameter(str(err), param_hint="'--kind'") from None
+
+
 def _check_grade(grade: str) -> None:
     """A named grade model must exist and be a grade ("auto"/"off" are checked at run time)."""
     from daguerre.errors import DaguerreError
@@ -210,11 +221,13 @@ def _brief(scores: Any) -> str:
     )
 
 
-def _restorers(model: str, tile: int, device: str, grade: str) -> dict[str, Restorer]:
+def _restorers(
+    model: str, tile: int, device: str, grade: str, kind: str = "auto"
+) -> dict[str, Restorer]:
     from daguerre.pipelines.baseline import classical_restore
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
 
-    options = RestoreOptions(model=model, tile=tile, device=device, grade=grade)
+    options = RestoreOptions(model=model, tile=tile, device=device, grade=grade, kind=kind)
     return {"baseline": classical_restore, "ours": lambda rgb: restore_tensor(rgb, options)}
 
 
@@ -341,6 +354,7 @@ def restore(
     fd: FdOpt = False,
     tile: TileOpt = 512,
     grade: GradeOpt = "auto",
+    kind: KindOpt = Kind.auto,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
 ) -> None:
@@ -360,6 +374,7 @@ def restore(
     mode, folder = _mode(clean, real, preset, fd, max_side)
     _check_model(model)
     _check_grade(grade)
+    _check_experts(model, kind.value)
     if mode == "paired":
         try:
             build_preset(str(preset))
@@ -370,7 +385,7 @@ def restore(
     count = DEFAULT_SHEET_COUNT[mode] if sheet_count is None else sheet_count
     reporter = make_reporter("eval", quiet=quiet)
     run = _Run(reporter, max_side=max_side, sheet_count=count)
-    restorers = _restorers(model, tile, device, grade)
+    restorers = _restorers(model, tile, device, grade, kind.value)
     reporter.start(len(paths) + len(problems))
     try:
         for path, reason in problems:
