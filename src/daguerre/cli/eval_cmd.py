@@ -417,7 +417,7 @@ def restore(
         table,
         failed=(*run.read_failed, *table.failed),
         notes=(*table.notes, *([fd_note] if fd_note else [])),
-        settings=settings | {"limit": limit, "tile": tile, "grade": grade},
+        settings=settings | {"limit": limit, "tile": tile, "grade": grade, "kind": kind.value},
     )
     _print_tables(table)
     _finish(table, _write_reports(table, run, out_dir))
