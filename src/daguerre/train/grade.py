@@ -175,18 +175,14 @@ def build_samples(
 def cached_samples(run_dir: Path, name: str, folders: tuple[str, ...], cfg: GradeTrainConfig,
                    per_image: int, salt: int) -> Samples:  # fmt: skip
     """:func:`build_samples`, cached as ``RUN/samples-NAME.pt`` (redone if the recipe changed)."""
+    from daguerre.train.cache import cached
+
     recipe = {
         "folders": list(folders), "per_image": per_image, "salt": salt, "seed": cfg.seed,
         "data": to_dict(cfg.data), "thumb": cfg.net.thumb, "model": cfg.restore_model,
     }  # fmt: skip
     path = run_dir / f"samples-{name}.pt"
-    if path.is_file():
-        cached = torch.load(path, weights_only=False)
-        if cached.get("recipe") == recipe:
-            return cached["samples"]
-    samples = build_samples(folders, cfg, per_image, salt)
-    torch.save({"recipe": recipe, "samples": samples}, path)
-    return samples
+    return cached(path, recipe, lambda: build_samples(folders, cfg, per_image, salt))
 
 
 # --- loss and training --------------------------------------------------------------------

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from daguerre.config import dump_config, to_dict
 from daguerre.nn.kind import KindNet, kind_inputs
+from daguerre.train.schedule import linear_decay
 from daguerre.weights.checkpoint import ModelConfig, save_model
 
 log = logging.getLogger(__name__)
@@ -154,16 +155,12 @@ def cached_samples(
     salt: int,
 ) -> Samples:  # fmt: skip
     """:func:`build_samples`, cached as ``RUN/samples-NAME.pt`` (redone if the recipe changed)."""
+    from daguerre.train.cache import cached
+
     recipe = {"folders": list(folders), "per_image": per_image, "salt": salt, "seed": cfg.seed,
               "data": to_dict(cfg.data)}  # fmt: skip
     path = run_dir / f"samples-{name}.pt"
-    if path.is_file():
-        cached = torch.load(path, weights_only=False)
-        if cached.get("recipe") == recipe:
-            return cached["samples"]
-    samples = build_samples(folders, cfg, per_image, salt)
-    torch.save({"recipe": recipe, "samples": samples}, path)
-    return samples
+    return cached(path, recipe, lambda: build_samples(folders, cfg, per_image, salt))
 
 
 # --- training -----------------------------------------------------------------------------
@@ -215,13 +212,12 @@ def fit_kind(
     net = KindNet(width=cfg.width)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
-    n, decay_at = train["label"].shape[0], int(cfg.optim.steps * cfg.optim.decay_start)
+    n = train["label"].shape[0]
     best: KindScore | None = None
     last: KindScore | None = None
     for step in range(1, cfg.optim.steps + 1):
-        frac = max(0.0, (step - decay_at) / max(1, cfg.optim.steps - decay_at))
         for group in opt.param_groups:
-            group["lr"] = cfg.optim.lr * (1.0 - frac)
+            group["lr"] = cfg.optim.lr * linear_decay(step, cfg.optim.steps, cfg.optim.decay_start)
         idx = torch.randint(0, n, (cfg.data.batch,), generator=gen)
         logits = net(_flip(train["thumbs"][idx].float(), gen), train["stats"][idx])
         loss = F.binary_cross_entropy_with_logits(logits, train["label"][idx])
