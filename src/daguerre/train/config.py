@@ -61,6 +61,16 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class AdamWConfig:
+    """AdamW for the small whole-image nets (grade, kind): constant, then linear decay to 0."""
+
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    steps: int = 3000
+    decay_start: float = 0.5
+
+
+@dataclass(frozen=True)
 class OptimConfig:
     """Adam settings and the learning-rate schedule (constant, then linear decay to 0)."""
 

@@ -45,6 +45,7 @@ from daguerre.nn.grade import (
     grade_pixels,
     thumbnail,
 )
+from daguerre.train.config import AdamWConfig
 from daguerre.weights.checkpoint import ModelConfig, save_model
 
 log = logging.getLogger(__name__)
@@ -76,16 +77,6 @@ class GradeDataConfig:
 
 
 @dataclass(frozen=True)
-class GradeOptimConfig:
-    """AdamW, constant then linearly decaying to zero."""
-
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    steps: int = 3000
-    decay_start: float = 0.5
-
-
-@dataclass(frozen=True)
 class GradeTrainConfig:
     """A whole grade run (``configs/train/grade.yaml``)."""
 
@@ -93,7 +84,7 @@ class GradeTrainConfig:
     restore_model: str = "restore"
     net: GradeNetConfig = field(default_factory=GradeNetConfig)
     data: GradeDataConfig = field(default_factory=GradeDataConfig)
-    optim: GradeOptimConfig = field(default_factory=GradeOptimConfig)
+    optim: AdamWConfig = field(default_factory=AdamWConfig)
     threads: int = 1
     log_every: int = 100
     val_every: int = 500

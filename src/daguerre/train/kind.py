@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from daguerre.config import dump_config, to_dict
 from daguerre.nn.kind import KindNet, kind_inputs
+from daguerre.train.config import AdamWConfig
 from daguerre.train.schedule import linear_decay
 from daguerre.weights.checkpoint import ModelConfig, save_model
 
@@ -57,23 +58,13 @@ class KindDataConfig:
 
 
 @dataclass(frozen=True)
-class KindOptimConfig:
-    """AdamW, constant then linearly decaying to zero."""
-
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    steps: int = 3000
-    decay_start: float = 0.5
-
-
-@dataclass(frozen=True)
 class KindTrainConfig:
     """A whole run (``configs/train/kind.yaml``)."""
 
     seed: int = 0
     width: int = 16
     data: KindDataConfig = field(default_factory=KindDataConfig)
-    optim: KindOptimConfig = field(default_factory=KindOptimConfig)
+    optim: AdamWConfig = field(default_factory=lambda: AdamWConfig(lr=2e-3))
     threads: int = 1
     log_every: int = 250
     val_every: int = 500
