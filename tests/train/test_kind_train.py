@@ -71,3 +71,33 @@ def test_cli_train_kind_writes_a_router(tmp_path: Path) -> None:
 def test_shipped_config_loads() -> None:
     cfg = load_config(KindTrainConfig, REPO / "configs" / "train" / "kind.yaml")
     assert set(cfg.data.print_presets) == {"aged", "heavy", "colorfade"}
+
+
+def test_unreadable_photos_are_skipped_and_none_at_all_is_an_error(tmp_path: Path) -> None:
+    from daguerre.errors import ImageReadError
+
+    photos = _photos(tmp_path / "photos", n=2)
+    (photos / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (photos / "empty.jpg").write_bytes(b"")
+    cfg = load_config(KindTrainConfig, None, [*TINY, *FAMILIES])
+    samples = build_samples((str(photos),), cfg, per_image=2, salt=0)
+    assert samples["label"].shape[0] == 4  # the two good photos only
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.raises(ImageReadError, match="no readable photo"):
+        build_samples((str(bad),), cfg, per_image=1, salt=0)
+
+
+def test_sixteen_bit_and_alpha_photos_are_read_as_rgb(tmp_path: Path) -> None:
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    ramp = (torch.linspace(0, 65535, 48 * 64).reshape(48, 64)).int().numpy()
+    Image.fromarray(ramp.astype("uint16")).save(photos / "gray16.png")
+    rgba = (torch.rand(48, 64, 4, generator=torch.Generator().manual_seed(0)) * 255).byte().numpy()
+    Image.fromarray(rgba, "RGBA").save(photos / "alpha.png")
+    cfg = load_config(KindTrainConfig, None, [*TINY, *FAMILIES])
+    samples = build_samples((str(photos),), cfg, per_image=1, salt=0)
+    assert samples["thumbs"].shape[:2] == (2, 3) and torch.isfinite(samples["stats"]).all()

@@ -125,13 +125,15 @@ def _check_model(model: str) -> None:
         raise typer.BadParameter(str(err), param_hint="'--model'") from None
 
 
-def _check_experts(model: str, kind: str) -> None:
+def _check_experts(model: str, kind: str, device: str) -> None:
     """The experts and router ``model`` names must exist (usage error otherwise)."""
     from daguerre.errors import DaguerreError
+    from daguerre.infer.device import resolve_device
     from daguerre.pipelines.restore import RestoreOptions, check_experts, load_restorer
 
-    try:
-        check_experts(RestoreOptions(model=model, kind=kind), load_restorer(model, "cpu"))
+    options = RestoreOptions(model=model, kind=kind, device=device)
+    try:  # loaded on the device the run uses, so the models are cached for it
+        check_experts(options, load_restorer(model, str(resolve_device(device))))
     except DaguerreError as err:
         raise typer.BadParameter(str(err), param_hint="'--kind'") from None
 
@@ -374,7 +376,7 @@ def restore(
     mode, folder = _mode(clean, real, preset, fd, max_side)
     _check_model(model)
     _check_grade(grade)
-    _check_experts(model, kind.value)
+    _check_experts(model, kind.value, device)
     if mode == "paired":
         try:
             build_preset(str(preset))

@@ -132,9 +132,9 @@ def load_router(model: str) -> tuple[torch.nn.Module, float]:
     """Load (and cache) a photo-kind router and its logit threshold (``extra.threshold``).
 
     The router runs in float32 on the CPU (it is tiny). A photo is taken for a print when
-    its logit is above the threshold; a threshold above 0 sends doubtful photos to the
-    digital expert (calibrated on training photos, where the print expert loses less on a
-    print sent the wrong way than the digital expert does on a digital photo).
+    its logit is above the threshold, which trades the two kinds of mistake (a print left
+    faded by the digital expert, a digital photo smoothed and re-toned by the print expert);
+    the shipped one is calibrated on training photos (see the ``kind`` model card).
     """
     from daguerre.errors import CheckpointMismatchError
     from daguerre.weights import load_model
