@@ -101,3 +101,65 @@ def test_sixteen_bit_and_alpha_photos_are_read_as_rgb(tmp_path: Path) -> None:
     cfg = load_config(KindTrainConfig, None, [*TINY, *FAMILIES])
     samples = build_samples((str(photos),), cfg, per_image=1, salt=0)
     assert samples["thumbs"].shape[:2] == (2, 3) and torch.isfinite(samples["stats"]).all()
+
+
+@pytest.fixture(scope="module")
+def experts(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A restorer whose print expert is the identity and whose digital expert darkens by 0.1."""
+    import json
+
+    from tests.pipelines.models import save_identity_model, save_offset_model
+
+    root = tmp_path_factory.mktemp("experts")
+    digital = save_offset_model(root / "digital", -0.1)
+    primary = save_identity_model(root / "print")
+    config = json.loads((primary / "config.json").read_text())
+    config["extra"].update(experts={"digital": str(digital)})
+    (primary / "config.json").write_text(json.dumps(config))
+    return str(primary)
+
+
+def test_expert_gain_is_the_psnr_gap_between_the_experts(experts: str) -> None:
+    from daguerre.train.kind import expert_gain
+
+    target = 0.2 + 0.5 * torch.rand(1, 3, 24, 32, generator=torch.Generator().manual_seed(0))
+    darker = expert_gain(target + 0.1, target, experts)  # the digital expert undoes it exactly
+    assert float(darker) == pytest.approx(20.0 - 60.0, abs=0.05)
+    undamaged = expert_gain(target, target, experts)  # the identity wins
+    assert float(undamaged) == pytest.approx(60.0 - 20.0, abs=0.05)
+
+
+def test_gain_labels_follow_the_better_expert_not_the_family(tmp_path: Path, experts: str) -> None:
+    photos = _photos(tmp_path / "photos", n=2)
+    undamaged = ["data.print_presets={none: 1.0}", "data.digital_presets={none: 1.0}"]
+    gains = [f"data.gain_from={experts}", "data.gain_cap=2.5"]
+    cfg = load_config(KindTrainConfig, None, [*TINY, *undamaged, *gains])
+    samples = build_samples((str(photos),), cfg, per_image=2, salt=0)
+    assert samples["label"].tolist() == [1.0] * 4  # the identity (print expert) always wins
+    assert samples["weight"].tolist() == [2.5] * 4  # a 40 dB gap, capped
+    assert bool(((samples["gain"] - 40.0).abs() < 0.5).all())  # clamping at black shaves a bit
+    family = build_samples((str(photos),), load_config(KindTrainConfig, None, [*TINY, *undamaged]),
+                           per_image=2, salt=0)  # fmt: skip
+    assert family["label"].tolist() == [0.0, 1.0, 1.0, 0.0] and "gain" not in family
+    assert family["weight"].tolist() == [1.0] * 4
+
+
+def test_regret_counts_what_wrong_choices_cost() -> None:
+    from daguerre.nn.kind import KindNet
+
+    torch.manual_seed(0)
+    net = KindNet(width=4).eval()
+    gen = torch.Generator().manual_seed(1)
+    samples = {"thumbs": torch.rand(8, 3, 64, 64, generator=gen).half(),
+               "stats": torch.randn(8, 27, generator=gen),
+               "label": (torch.rand(8, generator=gen) > 0.5).float(),
+               "weight": torch.rand(8, generator=gen) * 3}  # fmt: skip
+    with torch.no_grad():
+        logits = net(samples["thumbs"].float(), samples["stats"])
+    wrong = ((logits > 0).float() != samples["label"]).float()
+    result = score(net, samples)
+    assert result.regret == pytest.approx(float((wrong * samples["weight"]).mean()), abs=1e-6)
+    assert result.accuracy == pytest.approx(1.0 - float(wrong.mean()))
+    assert 0.0 < float(wrong.mean()) < 1.0  # the check means something
+    unweighted = score(net, {k: v for k, v in samples.items() if k != "weight"})
+    assert unweighted.regret == pytest.approx(1.0 - unweighted.accuracy)

@@ -5,9 +5,15 @@ r"""Train :class:`daguerre.nn.kind.KindNet`: old print or digital photo, from th
    ``print_presets`` (label 1) or ``digital_presets`` (label 0; ``none`` leaves the photo
    undamaged), half and half, with seeded generators, and reduced to the net's inputs
    (:func:`daguerre.nn.kind.kind_inputs`). Samples are cached in the run folder.
-2. Training: binary cross-entropy, AdamW, linear decay, flips of the thumbnails; validated
-   every ``val_every`` steps on samples of the ``val`` photos; ``RUN/best`` keeps the best
-   validation accuracy (lowest loss among equals).
+2. Labels: the family (weight 1), or with ``data.gain_from`` set to a restorer with experts,
+   which expert restores the sample better: both run (``kind`` print and digital), the label
+   says whether the print expert scores the higher PSNR against the clean target and the
+   weight is the gap in dB (capped at ``gain_cap``), so the weighted BCE counts the PSNR a
+   wrong choice loses, not just how often it is wrong.
+3. Training: weighted binary cross-entropy, AdamW, linear decay, flips of the thumbnails;
+   validated every ``val_every`` steps on samples of the ``val`` photos; ``RUN/best`` keeps
+   the lowest validation regret (mean weight of the wrong choices; with family labels, the
+   error rate), then the lowest loss.
 
 Usage::
 
@@ -55,6 +61,8 @@ class KindDataConfig:
     samples_per_image: int = 6
     val_samples_per_image: int = 2
     batch: int = 64
+    gain_from: str = ""  # a restorer with experts: label samples by their PSNR gap (dB)
+    gain_cap: float = 3.0  # the most one sample's gap weighs (dB)
 
 
 @dataclass(frozen=True)
@@ -84,17 +92,47 @@ def _family(presets: dict[str, float]) -> tuple[list[Any], torch.Tensor]:
     return ops, torch.tensor(list(presets.values()), dtype=torch.float64)
 
 
-def make_sample(clean: torch.Tensor, op: Any, gen: torch.Generator, scale: float) -> Samples:
-    """Downscale ``clean`` (3,H,W) by ``scale``, degrade it whole, return the net's inputs."""
-    from daguerre.degrade.chain import run
+def make_sample(
+    clean: torch.Tensor, op: Any, gen: torch.Generator, scale: float, gain_from: str = ""
+) -> Samples:
+    """Downscale ``clean`` (3,H,W) by ``scale``, degrade it whole, return the net's inputs.
+
+    With ``gain_from`` (a restorer with experts), also ``gain``: the print expert's PSNR minus
+    the digital expert's (dB) against the degradation's target.
+    """
+    from daguerre.degrade.chain import apply_to_target, run
 
     if scale < 1.0:
         h, w = clean.shape[-2:]
         size = (max(8, round(h * scale)), max(8, round(w * scale)))
         clean = F.interpolate(clean[None], size=size, mode="bicubic", antialias=True)[0]
-    degraded = run(op, clean.clamp(0.0, 1.0)[None], gen).image.clamp(0.0, 1.0)
+    clean = clean.clamp(0.0, 1.0)[None]
+    result = run(op, clean, gen)
+    degraded = result.image.clamp(0.0, 1.0)
     thumbs, stats = kind_inputs(degraded)
-    return {"thumbs": thumbs[0].half(), "stats": stats[0]}
+    sample = {"thumbs": thumbs[0].half(), "stats": stats[0]}
+    if gain_from:
+        target = apply_to_target(op, clean, result.params)
+        sample["gain"] = expert_gain(degraded, target, gain_from)
+    return sample
+
+
+def expert_gain(degraded: torch.Tensor, target: torch.Tensor, model: str) -> torch.Tensor:
+    """PSNR of ``model``'s print expert minus its digital expert's, in dB (a scalar tensor).
+
+    Args:
+        degraded: ``(1,3,H,W)`` float32 [0, 1], what the router sees.
+        target: ``(1,3,H,W)`` float32 [0, 1], the clean photo the restorers should give back.
+        model: a restorer whose config names a digital expert (``extra.experts``).
+    """
+    from daguerre.metrics.fidelity import psnr
+    from daguerre.pipelines.restore import RestoreOptions, restore_tensor
+
+    scores = []
+    for kind in ("print", "digital"):
+        out = restore_tensor(degraded, RestoreOptions(model=model, kind=kind, device="cpu"))
+        scores.append(psnr(out, target).clamp(max=60.0)[0])
+    return scores[0] - scores[1]
 
 
 def build_samples(
@@ -130,8 +168,8 @@ def build_samples(
             op = ops[int(torch.multinomial(probs, 1, generator=gen))]
             low, high = cfg.data.scale_range
             scale = low + (high - low) * float(torch.rand((), generator=gen))
-            sample = make_sample(clean, op, gen, scale)
-            items.append({**sample, "label": torch.tensor(float(label))})
+            sample = make_sample(clean, op, gen, scale, cfg.data.gain_from)
+            items.append({**sample, **_label(sample, label, cfg.data.gain_cap)})
         if (index + 1) % 100 == 0:
             log.info(
                 "samples: %d/%d photos, %.0f s", index + 1, len(paths), time.monotonic() - start
@@ -139,6 +177,14 @@ def build_samples(
     if not items:
         raise ImageReadError(Path(folders[0]) if folders else Path(), "no readable photo")
     return {key: torch.stack([item[key] for item in items]) for key in items[0]}
+
+
+def _label(sample: Samples, family: int, cap: float) -> Samples:
+    """``label`` (1 = print) and ``weight``: the family and 1, or from the sample's ``gain``."""
+    gain = sample.get("gain")
+    if gain is None:
+        return {"label": torch.tensor(float(family)), "weight": torch.tensor(1.0)}
+    return {"label": (gain > 0).float(), "weight": gain.abs().clamp(max=cap).float()}
 
 
 def cached_samples(
@@ -159,16 +205,22 @@ def cached_samples(
 
 @dataclass
 class KindScore:
-    """Validation accuracy (share of samples on the right side of logit 0) and mean BCE."""
+    """Validation accuracy, mean weighted BCE and regret.
+
+    Accuracy is the share of samples on the right side of logit 0; regret the mean weight of
+    the wrong ones (for gain labels, dB lost per sample to always picking the better expert;
+    for family labels, the error rate).
+    """
 
     accuracy: float
     loss: float
+    regret: float
 
     def beats(self, other: KindScore | None) -> bool:
-        """Higher accuracy, or the same with a lower loss."""
+        """Lower regret, or the same with a lower loss."""
         if other is None:
             return True
-        return (self.accuracy, -self.loss) > (other.accuracy, -other.loss)
+        return (-self.regret, -self.loss) > (-other.regret, -other.loss)
 
 
 @torch.no_grad()
@@ -177,11 +229,26 @@ def score(net: KindNet, samples: Samples) -> KindScore:
     was_training = net.training
     net.eval()
     logits = net(samples["thumbs"].float(), samples["stats"])
-    labels = samples["label"]
-    loss = float(F.binary_cross_entropy_with_logits(logits, labels))
-    accuracy = float(((logits > 0).float() == labels).float().mean())
+    labels, weights = samples["label"], _weights(samples)
+    loss = float(_weighted_bce(logits, labels, weights))
+    wrong = ((logits > 0).float() != labels).float()
     net.train(was_training)
-    return KindScore(accuracy, loss)
+    return KindScore(1.0 - float(wrong.mean()), loss, float((wrong * weights).mean()))
+
+
+def _weights(samples: Samples) -> torch.Tensor:
+    """Per-sample weights (caches written before weights existed count each sample once)."""
+    if "weight" in samples:
+        return samples["weight"]
+    return torch.ones_like(samples["label"])
+
+
+def _weighted_bce(
+    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    """BCE weighted per sample, normalised by the total weight (plain BCE for equal weights)."""
+    losses = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+    return (losses * weights).sum() / weights.sum().clamp(min=1e-8)
 
 
 def _flip(thumbs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -211,7 +278,7 @@ def fit_kind(
             group["lr"] = cfg.optim.lr * linear_decay(step, cfg.optim.steps, cfg.optim.decay_start)
         idx = torch.randint(0, n, (cfg.data.batch,), generator=gen)
         logits = net(_flip(train["thumbs"][idx].float(), gen), train["stats"][idx])
-        loss = F.binary_cross_entropy_with_logits(logits, train["label"][idx])
+        loss = _weighted_bce(logits, train["label"][idx], _weights(train)[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -219,7 +286,8 @@ def fit_kind(
             log.info("step %d/%d  train BCE %.4f", step, cfg.optim.steps, float(loss.detach()))
         if val is not None and (step % cfg.val_every == 0 or step == cfg.optim.steps):
             last = score(net, val)
-            log.info("step %d  val accuracy %.4f  BCE %.4f", step, last.accuracy, last.loss)
+            log.info("step %d  val accuracy %.4f  BCE %.4f  regret %.4f", step, last.accuracy,
+                     last.loss, last.regret)  # fmt: skip
             if last.beats(best):
                 best = last
                 if on_best is not None:
@@ -230,7 +298,8 @@ def fit_kind(
 def _save(net: KindNet, cfg: KindTrainConfig, folder: Path, step: int, result: Any) -> None:
     extra: dict[str, Any] = {"step": step, "labels": {"1": "print", "0": "digital"}}
     if isinstance(result, KindScore):
-        extra.update(val_accuracy=round(result.accuracy, 4), val_bce=round(result.loss, 4))
+        extra.update(val_accuracy=round(result.accuracy, 4), val_bce=round(result.loss, 4),
+                     val_regret=round(result.regret, 4))  # fmt: skip
     config = ModelConfig(arch="kind", kwargs={"width": cfg.width}, kind="kind",
                          out_range="logits", extra=extra)  # fmt: skip
     save_model(folder, net, config)
