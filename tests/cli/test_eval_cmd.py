@@ -121,6 +121,7 @@ def test_fd_without_backbone_is_skipped_with_a_note(
         (("--real", "{dir}", "--max-side", "100"), "192"),
         (("--clean", "{dir}", "-p", "aged", "--model", "{dir}/nope"), "not found"),
         (("--clean", "{dir}", "-p", "aged", "--grade", "{dir}/nope"), "not found"),
+        (("--clean", "{dir}", "-p", "aged", "--ensemble", "3"), "ensemble must be one of"),
     ],
 )
 def test_usage_errors_exit_2(tmp_path: Path, model: Path, args: tuple, message: str) -> None:
@@ -159,3 +160,21 @@ def test_kind_scores_each_expert_and_a_missing_one_is_a_usage_error(tmp_path: Pa
     load_restorer.cache_clear()
     result = _eval(*base, "--kind", "digital", "-o", tmp_path / "x")
     assert result.exit_code == 2 and "--kind" in result.output
+
+
+def test_ensemble_is_run_and_recorded(tmp_path: Path) -> None:
+    from tests.pipelines.models import save_random_model
+
+    model = save_random_model(tmp_path / "random")
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    _photos(clean, {"a": (40, 48)})
+    base = ("--clean", clean, "--preset", "unstructured", "--model", model, "-q")
+    scores = {}
+    for size in ("1", "8"):
+        out = tmp_path / size
+        result = _eval(*base, "--ensemble", size, "--sheet-count", "0", "-o", out)
+        assert result.exit_code == 0, result.output
+        assert json.loads((out / "results.json").read_text())["settings"]["ensemble"] == int(size)
+        scores[size] = next(csv.DictReader((out / "results.csv").open()))["ours_psnr"]
+    assert scores["1"] != scores["8"]  # a random net is not flip-invariant: the runs differ

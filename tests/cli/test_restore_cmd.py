@@ -54,6 +54,20 @@ def test_overlap_not_below_tile_is_a_usage_error(tmp_path: Path, model: str) -> 
     assert result.exit_code == 2 and "overlap" in result.output
 
 
+def test_ensemble_option(tmp_path: Path, model: str) -> None:
+    make_corpus(tmp_path / "in")
+    result = _restore(tmp_path / "in", "-o", tmp_path / "bad", "--model", model, "--ensemble", "5")
+    assert result.exit_code == 2 and "--ensemble" in result.output
+    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+    photo = tmp_path / "one" / "p.png"
+    photo.parent.mkdir()
+    to_pil(torch.rand(3, 21, 34, generator=torch.Generator().manual_seed(0))).save(photo)
+    result = _restore(photo, "-o", tmp_path / "out", "--model", model, "--ensemble", "8", "-q")
+    assert result.exit_code == 0, result.output
+    out = read_image(tmp_path / "out" / "p.png").rgb
+    assert torch.allclose(out, read_image(photo).rgb, atol=1 / 255)  # the identity, eight times
+
+
 def test_missing_model_is_a_usage_error(tmp_path: Path) -> None:
     make_corpus(tmp_path / "in")
     result = _restore(tmp_path / "in", "-o", tmp_path / "out", "--model", tmp_path / "nope")

@@ -175,3 +175,30 @@ def test_grade_handles_strips_and_tiny_images(identity: str, tmp_path: Path, siz
     rgb = torch.rand(3, *size, generator=torch.Generator().manual_seed(9)) * 0.8
     out = restore_tensor(rgb, RestoreOptions(model=identity, grade=grade, tile=16, overlap=4))
     assert out.shape == rgb.shape and torch.allclose(out, rgb + 0.1, atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(37, 53), (1, 40), (5, 7)])
+def test_ensemble_of_the_identity_returns_the_input(identity: str, size: tuple) -> None:
+    rgb = torch.rand(3, *size, generator=torch.Generator().manual_seed(0))
+    out = restore_tensor(rgb, RestoreOptions(model=identity, tile=16, overlap=4, ensemble=8))
+    assert out.shape == rgb.shape and torch.allclose(out, rgb, atol=1e-5)
+
+
+def test_ensemble_averages_flipped_runs(random_model: str) -> None:
+    rgb = torch.rand(3, 40, 56, generator=torch.Generator().manual_seed(4))
+    plain = restore_tensor(rgb, RestoreOptions(model=random_model))
+    flipped = restore_tensor(rgb.flip(-1), RestoreOptions(model=random_model)).flip(-1)
+    calls: list[tuple[int, int]] = []
+    two = restore_tensor(
+        rgb,
+        RestoreOptions(model=random_model, ensemble=2),
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert torch.allclose(two, ((plain + flipped) / 2).clamp(0, 1), atol=1e-5)
+    assert not torch.allclose(two, plain, atol=1e-3)
+    assert calls[-1][0] == calls[-1][1] and [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_bad_ensemble_size_rejected() -> None:
+    with pytest.raises(ValueError, match="ensemble must be one of"):
+        RestoreOptions(ensemble=3)

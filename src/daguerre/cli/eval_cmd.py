@@ -28,7 +28,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from daguerre.cli.options import DeviceOpt, GradeOpt, Kind, KindOpt, QuietOpt, SeedOpt, TileOpt
+from daguerre.cli.options import (
+    DeviceOpt,
+    EnsembleOpt,
+    GradeOpt,
+    Kind,
+    KindOpt,
+    QuietOpt,
+    SeedOpt,
+    TileOpt,
+)
 
 if TYPE_CHECKING:
     from daguerre.cli.batch import Reporter
@@ -224,12 +233,16 @@ def _brief(scores: Any) -> str:
 
 
 def _restorers(
-    model: str, tile: int, device: str, grade: str, kind: str = "auto"
+    model: str, tile: int, device: str, grade: str, kind: str = "auto", ensemble: int = 1
 ) -> dict[str, Restorer]:
     from daguerre.pipelines.baseline import classical_restore
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
 
-    options = RestoreOptions(model=model, tile=tile, device=device, grade=grade, kind=kind)
+    try:
+        options = RestoreOptions(model=model, tile=tile, device=device, grade=grade, kind=kind,
+                                 ensemble=ensemble)  # fmt: skip
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="'--ensemble'") from None
     return {"baseline": classical_restore, "ours": lambda rgb: restore_tensor(rgb, options)}
 
 
@@ -357,6 +370,7 @@ def restore(
     tile: TileOpt = 512,
     grade: GradeOpt = "auto",
     kind: KindOpt = Kind.auto,
+    ensemble: EnsembleOpt = 1,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
 ) -> None:
@@ -377,6 +391,7 @@ def restore(
     _check_model(model)
     _check_grade(grade)
     _check_experts(model, kind.value, device)
+    restorers = _restorers(model, tile, device, grade, kind.value, ensemble)
     if mode == "paired":
         try:
             build_preset(str(preset))
@@ -387,7 +402,6 @@ def restore(
     count = DEFAULT_SHEET_COUNT[mode] if sheet_count is None else sheet_count
     reporter = make_reporter("eval", quiet=quiet)
     run = _Run(reporter, max_side=max_side, sheet_count=count)
-    restorers = _restorers(model, tile, device, grade, kind.value)
     reporter.start(len(paths) + len(problems))
     try:
         for path, reason in problems:
@@ -415,11 +429,13 @@ def restore(
         "max_side": max_side,
         "folder": str(folder),
     }
+    run_settings = {"limit": limit, "tile": tile, "grade": grade, "kind": kind.value,
+                    "ensemble": ensemble}  # fmt: skip
     table = dataclasses.replace(
         table,
         failed=(*run.read_failed, *table.failed),
         notes=(*table.notes, *([fd_note] if fd_note else [])),
-        settings=settings | {"limit": limit, "tile": tile, "grade": grade, "kind": kind.value},
+        settings=settings | run_settings,
     )
     _print_tables(table)
     _finish(table, _write_reports(table, run, out_dir))

@@ -12,6 +12,7 @@ import typer
 
 from daguerre.cli.options import (
     DeviceOpt,
+    EnsembleOpt,
     FormatOpt,
     GradeOpt,
     InputsArg,
@@ -75,6 +76,7 @@ def restore(
     grade: GradeOpt = "auto",
     monochrome: MonochromeOpt = Monochrome.auto,
     kind: KindOpt = Kind.auto,
+    ensemble: EnsembleOpt = 1,
     recursive: RecursiveOpt = False,
     fmt: FormatOpt = OutputFormat.png,
     quality: QualityOpt = 95,
@@ -107,10 +109,11 @@ def restore(
             strength=strength, model=model, tile=tile, overlap=overlap,
             device=device, precision=precision.value, scratches=scratches,
             scratch_model=scratch_model, grade=grade, monochrome=monochrome.value,
-            kind=kind.value,
+            kind=kind.value, ensemble=ensemble,
         )  # fmt: skip
     except (DaguerreError, ValueError) as err:
-        raise typer.BadParameter(str(err), param_hint="'--tile'/'--overlap'") from None
+        hint = "'--ensemble'" if "ensemble" in str(err) else "'--tile'/'--overlap'"
+        raise typer.BadParameter(str(err), param_hint=hint) from None
     try:  # load once up front: a missing model is a usage error, not a per-file failure
         loaded = load_restorer(model, str(resolve_device(device)))
     except DaguerreError as err:

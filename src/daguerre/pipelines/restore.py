@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import torch
 
 from daguerre.infer import TileConfig, resolve_device, resolve_precision, run_tiled
+from daguerre.infer.ensemble import ENSEMBLE_SIZES, ensemble
 from daguerre.pipelines.convert import LUMA, from_any, looks_gray, to_like
 
 if TYPE_CHECKING:
@@ -56,6 +57,9 @@ class RestoreOptions:
             router the config names (``extra.router``, :class:`daguerre.nn.kind.KindNet`) per
             photo; "print" uses ``model`` itself; "digital" its digital expert. A model
             without experts restores every photo itself.
+        ensemble: 1, 2, 4 or 8: average the network over that many flipped/transposed
+            copies of the photo (:mod:`daguerre.infer.ensemble`); ``ensemble`` times slower,
+            a little more accurate.
     """
 
     strength: float = 1.0
@@ -69,12 +73,15 @@ class RestoreOptions:
     grade: str = "auto"
     monochrome: str = "auto"
     kind: str = "auto"
+    ensemble: int = 1
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"strength must be in [0, 1], got {self.strength}")
         if self.kind not in KIND_MODES:
             raise ValueError(f"kind must be one of {KIND_MODES}, got {self.kind!r}")
+        if self.ensemble not in ENSEMBLE_SIZES:
+            raise ValueError(f"ensemble must be one of {ENSEMBLE_SIZES}, got {self.ensemble}")
         if self.monochrome not in MONOCHROME_MODES:
             raise ValueError(
                 f"monochrome must be one of {MONOCHROME_MODES}, got {self.monochrome!r}"
@@ -303,6 +310,13 @@ def _pad_to_min(x: torch.Tensor, side: int) -> torch.Tensor:
     return out if x.ndim == 4 else out[0]
 
 
+def _pass_progress(progress: Any, index: int, passes: int) -> Any:
+    """``progress`` for pass ``index`` of ``passes``: ``(done, total)`` over all passes."""
+    if progress is None or passes == 1:
+        return progress
+    return lambda done, total: progress(index * total + done, passes * total)
+
+
 @torch.inference_mode()
 def restore_tensor(
     rgb: torch.Tensor,
@@ -355,16 +369,16 @@ def restore_tensor(
     tiles = options.tiles()
     h, w = rgb.shape[-2:]
     net_input = _pad_to_min(net_input, 2 * loaded.pad_multiple)
-    restored = run_tiled(
-        model,
-        net_input,
-        tiles,
-        pad_multiple=loaded.pad_multiple,
-        device=device,
-        out_channels=3,
-        autocast_dtype=resolve_precision(device, options.precision),
-        progress=progress,
-    )[..., :h, :w].clamp_(0.0, 1.0)
+    passes = iter(range(options.ensemble))
+
+    def one_pass(x: torch.Tensor) -> torch.Tensor:
+        return run_tiled(
+            model, x, tiles, pad_multiple=loaded.pad_multiple, device=device, out_channels=3,
+            autocast_dtype=resolve_precision(device, options.precision),
+            progress=_pass_progress(progress, next(passes), options.ensemble),
+        )  # fmt: skip
+
+    restored = ensemble(one_pass, net_input, options.ensemble)[..., :h, :w].clamp_(0.0, 1.0)
     del net_input
     grade = grade_name(options, loaded)
     if grade is not None:
