@@ -258,3 +258,21 @@ def test_photo_type_choice_reaches_the_restorer(tmp_path: Path, workdirs: WorkDi
     with pytest.warns(UserWarning, match="kind"):
         _, downloads, status, *_ = handlers.restore([str(path)], 1.0, False, "off", "film")
     assert downloads is None and "kind must be one of" in status
+
+
+def test_best_quality_averages_flipped_runs(tmp_path: Path, workdirs: WorkDirs) -> None:
+    from daguerre.pipelines.restore import RestoreOptions, restore_tensor
+    from tests.pipelines.models import save_random_model
+
+    model = str(save_random_model(tmp_path / "random"))
+    handlers = Handlers(WebSettings(model=model, max_upload_mb=1.0), workdirs)
+    path = _photo(tmp_path / "a.png")
+    outs = {}
+    for best in (False, True):
+        _, downloads, status, *_ = handlers.restore([str(path)], 1.0, False, "off", "auto", best)
+        assert downloads is not None, status
+        outs[best] = read_image(downloads[0]).rgb
+    source = read_image(path).rgb
+    expected = restore_tensor(source, RestoreOptions(model=model, monochrome="off", ensemble=4))
+    assert (outs[True] - expected).abs().max() <= 1 / 255 + 1e-6
+    assert (outs[True] - outs[False]).abs().max() > 2 / 255

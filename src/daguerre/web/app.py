@@ -61,6 +61,8 @@ KIND_CHOICES = {
     "Digital photo (noise, blur, JPEG)": "digital",
 }
 """Label -> :attr:`RestoreOptions.kind` for the Restore tab's photo-type choice."""
+BEST_ENSEMBLE = 4
+""":attr:`RestoreOptions.ensemble` of the Restore tab's "best quality" box."""
 NO_FILES = "Upload one or more photos first (drag them onto the upload area)."
 
 
@@ -113,13 +115,15 @@ class Handlers:
         scratches: bool = False,
         monochrome: str = "auto",
         kind: str = "auto",
+        best: bool = False,
         progress: Any = _PROGRESS,
     ) -> Outputs:
         """Restore the uploads with ``strength`` in [0, 1], optionally removing scratches.
 
         ``monochrome`` says what a monochrome print becomes ("auto": neutral, "tone": its
         own tone back, "off": the network's colours); ``kind`` which expert restores
-        ("auto": the router decides per photo, "print", "digital"; :class:`RestoreOptions`).
+        ("auto": the router decides per photo, "print", "digital"; :class:`RestoreOptions`);
+        ``best`` averages the network over four flips (:attr:`RestoreOptions.ensemble`).
         """
         problem = model_problem(self.settings.model)
         if problem is not None:
@@ -127,9 +131,8 @@ class Handlers:
         if scratches and (why := scratch_problem(self.settings)) is not None:
             return self._message(f"⚠️ scratch removal unavailable: {why}", toast=True)
         try:
-            task = restore_task(
-                self.settings, float(strength), bool(scratches), str(monochrome), str(kind)
-            )
+            task = restore_task(self.settings, float(strength), bool(scratches), str(monochrome),
+                                str(kind), BEST_ENSEMBLE if best else 1)  # fmt: skip
         except ValueError as err:  # strength outside [0, 1] or an unknown mode (API callers)
             return self._message(f"⚠️ {err}", toast=True)
         return self._run(files, task, "restored", progress)
@@ -242,10 +245,15 @@ def _restore_tab(settings: WebSettings) -> tuple[gr.Button, list[Any]]:
             label="Photo type (which restoration expert)",
             elem_id="kind",
         )
+        best = gr.Checkbox(
+            value=False,
+            label=f"Best quality ({BEST_ENSEMBLE}x slower: averages flipped copies)",
+            elem_id="best",
+        )
         button = gr.Button(
             "Restore", variant="primary", elem_id="restore-btn", interactive=problem is None
         )
-    return button, [strength, scratches, monochrome, kind]
+    return button, [strength, scratches, monochrome, kind, best]
 
 
 def _age_tab() -> tuple[gr.Button, list[Any]]:

@@ -139,13 +139,15 @@ def restore_task(
     scratches: bool = False,
     monochrome: str = "auto",
     kind: str = "auto",
+    ensemble: int = 1,
 ) -> Task:
     """A task running :func:`daguerre.pipelines.restore.restore_tensor` with ``strength``.
 
     With ``scratches`` the defect detector finds scratches, dust and tears first and the
     restorer inpaints them. ``monochrome`` is :attr:`RestoreOptions.monochrome` ("auto",
-    "tone" or "off") and ``kind`` :attr:`RestoreOptions.kind` ("auto", "print" or
-    "digital"); a ValueError otherwise.
+    "tone" or "off"), ``kind`` :attr:`RestoreOptions.kind` ("auto", "print" or
+    "digital") and ``ensemble`` :attr:`RestoreOptions.ensemble` (1, 2, 4 or 8); a
+    ValueError otherwise.
     """
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
 
@@ -158,6 +160,7 @@ def restore_task(
         scratch_model=settings.scratch_model,
         monochrome=monochrome,
         kind=kind,
+        ensemble=ensemble,
     )
 
     def task(loaded: LoadedImage, stem: str, progress: Callable[[float], None]) -> torch.Tensor:
