@@ -178,6 +178,7 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     options = RestoreOptions(
         model=args.model, tile=args.tile, overlap=args.overlap, device="cpu", precision="fp32",
         scratches="auto" if args.scratches else "off", monochrome=args.monochrome,
+        ensemble=args.ensemble,
     )  # fmt: skip
     img = torch.rand(
         1 if args.gray else 3, height, width, generator=torch.Generator().manual_seed(0)
@@ -206,6 +207,7 @@ def run_child(args: argparse.Namespace, megapixels: float, model: str) -> dict[s
     command += ["--sepia"] if args.sepia else []
     command += ["--monochrome", args.monochrome]
     command += ["--scratches"] if args.scratches else []
+    command += ["--ensemble", str(args.ensemble)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{megapixels} MP child failed:\n{result.stderr}")
@@ -238,7 +240,7 @@ def report(args: argparse.Namespace, model: str, description: str) -> None:
     )
     print(f"cost: {per_pixel / 1e3:.1f} kFLOP/px ({FLOP_SIDE}x{FLOP_SIDE} FlopCounterMode)")
     kind = "gray (R=G=B)" if args.gray else "sepia-toned" if args.sepia else "colour"
-    kind += f", --monochrome {args.monochrome}"
+    kind += f", --monochrome {args.monochrome}, --ensemble {args.ensemble}"
     print(f"tile {args.tile}, overlap {args.overlap}, pad multiple {pad_multiple}; {kind} images")
     print(f"matmul 2048x2048 fp32: {matmul:.1f} GFLOP/s\n")
     print(f"{'MP':>4} {'size':>11} {'tiles':>5} {'tiledMP':>7} {'s':>7} {'MP/s':>6} "
@@ -249,7 +251,7 @@ def report(args: argparse.Namespace, model: str, description: str) -> None:
         height, width = (int(side) for side in row["size"])
         seconds, rss = float(row["seconds"]), float(row["rss_bytes"])
         tiles = len(plan_tiles(height, width, tile=args.tile, overlap=args.overlap))
-        work = tiled_pixels(height, width, args.tile, args.overlap, pad_multiple)
+        work = tiled_pixels(height, width, args.tile, args.overlap, pad_multiple) * args.ensemble
         gflops = per_pixel * work / seconds / 1e9
         size = f"{height}x{width}"
         print(
@@ -281,6 +283,8 @@ def main() -> None:
     parser.add_argument("--sepia", action="store_true", help="sepia-toned prints")
     parser.add_argument("--monochrome", default="auto", choices=["auto", "tone", "off"])
     parser.add_argument("--scratches", action="store_true", help="detect + inpaint defects too")
+    parser.add_argument("--ensemble", type=int, default=1, choices=[1, 2, 4, 8],
+                        help="flipped copies averaged (RestoreOptions.ensemble)")  # fmt: skip
     parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--io", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
