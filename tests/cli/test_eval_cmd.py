@@ -134,6 +134,14 @@ def test_usage_errors_exit_2(tmp_path: Path, model: Path, args: tuple, message: 
     assert message in " ".join(result.output.replace("│", " ").split())  # unwrap Rich's box
 
 
+def _unstructured_args(tmp_path: Path, model: Path) -> tuple:
+    """``eval restore`` arguments scoring ``model`` on one 40x48 photo under ``unstructured``."""
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    _photos(clean, {"a": (40, 48)})
+    return ("--clean", clean, "--preset", "unstructured", "--model", model, "-q")
+
+
 def test_kind_scores_each_expert_and_a_missing_one_is_a_usage_error(tmp_path: Path) -> None:
     from tests.pipelines.models import save_identity_model, save_offset_model
 
@@ -141,10 +149,7 @@ def test_kind_scores_each_expert_and_a_missing_one_is_a_usage_error(tmp_path: Pa
     config = json.loads((primary / "config.json").read_text())
     config["extra"]["experts"] = {"digital": str(save_offset_model(tmp_path / "digital", -0.2))}
     (primary / "config.json").write_text(json.dumps(config))
-    clean = tmp_path / "clean"
-    clean.mkdir()
-    _photos(clean, {"a": (40, 48)})
-    base = ("--clean", clean, "--preset", "unstructured", "--model", primary, "-q")
+    base = _unstructured_args(tmp_path, primary)
     scores = {}
     for kind in ("print", "digital"):
         result = _eval(*base, "--kind", kind, "--sheet-count", "0", "-o", tmp_path / kind)
@@ -166,10 +171,7 @@ def test_ensemble_is_run_and_recorded(tmp_path: Path) -> None:
     from tests.pipelines.models import save_random_model
 
     model = save_random_model(tmp_path / "random")
-    clean = tmp_path / "clean"
-    clean.mkdir()
-    _photos(clean, {"a": (40, 48)})
-    base = ("--clean", clean, "--preset", "unstructured", "--model", model, "-q")
+    base = _unstructured_args(tmp_path, model)
     scores = {}
     for size in ("1", "8"):
         out = tmp_path / size
