@@ -327,7 +327,8 @@ def restore_tensor(
 ) -> torch.Tensor:
     """Restore a ``(3,H,W)`` or ``(B,3,H,W)`` float32 [0,1] image; same shape out.
 
-    Memory: besides the input, one full-size float32 output plus the tiler's weight map.
+    Memory: besides the input, one full-size float32 output plus the tiler's weight map
+    (with ``options.ensemble`` > 1, also a flipped copy of the input and a second output).
 
     Args:
         rgb: the photo.
