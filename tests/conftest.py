@@ -51,3 +51,14 @@ def niqe_params() -> None:
     """Skip a test when the NIQE parameters (../shared/weights) are not beside the checkout."""
     if not _niqe_params_found():
         pytest.skip("niqe_image_params.mat not found (needs ../shared/weights)")
+
+
+@pytest.fixture(autouse=True)
+def _fp32_on_every_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in float32 whatever the CPU: hide AMX, which would turn on bf16 autocast.
+
+    A test about the AMX path sets ``daguerre.infer.device.cpu_has_amx`` itself.
+    """
+    from daguerre.infer import device
+
+    monkeypatch.setattr(device, "cpu_has_amx", lambda: False)

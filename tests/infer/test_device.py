@@ -52,8 +52,12 @@ def test_unknown_device_lists_choices(name):
         resolve_device(name)
 
 
+def test_cpu_has_amx_without_the_query(monkeypatch):
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
+    assert device_module.cpu_has_amx() is False
+
+
 def test_precision_on_cpu(caplog):
-    assert resolve_precision("cpu") is None
     assert resolve_precision(torch.device("cpu"), "fp32") is None
     assert resolve_precision("cpu", "BF16") is torch.bfloat16
     with caplog.at_level(logging.WARNING, logger="daguerre.infer.device"):

@@ -202,3 +202,30 @@ def test_ensemble_averages_flipped_runs(random_model: str) -> None:
 def test_bad_ensemble_size_rejected() -> None:
     with pytest.raises(ValueError, match="ensemble must be one of"):
         RestoreOptions(ensemble=3)
+
+
+@pytest.mark.parametrize("amx", [False, True])
+def test_auto_precision_is_bf16_on_a_cpu_with_amx(
+    monkeypatch: pytest.MonkeyPatch, amx: bool
+) -> None:
+    from daguerre.infer import device
+    from daguerre.pipelines.restore import restore_precision
+
+    monkeypatch.setattr(device, "cpu_has_amx", lambda: amx)
+    cpu = torch.device("cpu")
+    assert restore_precision(cpu, "auto") is (torch.bfloat16 if amx else None)
+    assert restore_precision(cpu, "fp32") is None  # an explicit choice wins
+    assert restore_precision(torch.device("cuda"), "auto") is torch.float16
+
+
+def test_bf16_restoration_stays_close_to_fp32(
+    random_model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daguerre.infer import device
+
+    rgb = torch.rand(3, 40, 56, generator=torch.Generator().manual_seed(3))
+    fp32 = restore_tensor(rgb, RestoreOptions(model=random_model))
+    monkeypatch.setattr(device, "cpu_has_amx", lambda: True)
+    bf16 = restore_tensor(rgb, RestoreOptions(model=random_model))
+    assert bf16.dtype == torch.float32 and bf16.shape == rgb.shape
+    assert 0 < float((bf16 - fp32).abs().max()) < 0.02  # bf16 did run, and barely moved it

@@ -95,3 +95,25 @@ def test_init_with_a_different_architecture_names_the_mismatch(tmp_path: Path) -
     cfg = dataclasses.replace(base, generator=wider, init=str(tmp_path / "src" / "best"))
     with pytest.raises(CheckpointMismatchError, match="wrong shape"):
         RestoreTrainer(cfg, tmp_path / "ft", device=CPU)
+
+
+@pytest.mark.parametrize("amx", [False, True])
+def test_cpu_mixed_precision_is_bf16_only_with_amx(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, amx: bool
+) -> None:
+    from daguerre.infer import device
+
+    monkeypatch.setattr(device, "cpu_has_amx", lambda: amx)
+    trainer = RestoreTrainer(tiny_config(steps=2), tmp_path, device=CPU)
+    assert trainer.amp is amx
+    assert not trainer.scaler_g.is_enabled()  # bf16 needs no loss scaling
+    off = RestoreTrainer(
+        dataclasses.replace(tiny_config(steps=2), amp=False), tmp_path / "off", device=CPU
+    )
+    assert off.amp is False
+    trainer.fit(FakePairs(), None)
+    assert trainer.step == 2
+    assert all(
+        p.dtype == torch.float32 and bool(p.isfinite().all())
+        for p in trainer.generator.parameters()
+    )

