@@ -176,7 +176,8 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     set_threads(args.threads)
     height, width = image_size(args.child)
     options = RestoreOptions(
-        model=args.model, tile=args.tile, overlap=args.overlap, device="cpu", precision="fp32",
+        model=args.model, tile=args.tile, overlap=args.overlap, device="cpu",
+        precision=args.precision,
         scratches="auto" if args.scratches else "off", monochrome=args.monochrome,
         ensemble=args.ensemble,
     )  # fmt: skip
@@ -207,7 +208,7 @@ def run_child(args: argparse.Namespace, megapixels: float, model: str) -> dict[s
     command += ["--sepia"] if args.sepia else []
     command += ["--monochrome", args.monochrome]
     command += ["--scratches"] if args.scratches else []
-    command += ["--ensemble", str(args.ensemble)]
+    command += ["--ensemble", str(args.ensemble), "--precision", args.precision]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{megapixels} MP child failed:\n{result.stderr}")
@@ -228,6 +229,16 @@ def _target(megapixels: float, seconds: float, rss: float, *, scratches: bool = 
     return ""
 
 
+def _precision_note(precision: str) -> str:
+    """What ``--precision`` resolves to on this CPU (the restorer's rule)."""
+    from daguerre.infer.device import cpu_has_amx
+    from daguerre.pipelines.restore import restore_precision
+
+    dtype = restore_precision(torch.device("cpu"), precision)
+    name = "float32" if dtype is None else str(dtype).removeprefix("torch.")
+    return f"{name} autocast (CPU AMX: {'yes' if cpu_has_amx() else 'no'})"
+
+
 def report(args: argparse.Namespace, model: str, description: str) -> None:
     set_threads(args.threads)
     per_pixel, pad_multiple = flops_per_pixel(model, scratches=args.scratches)
@@ -242,6 +253,7 @@ def report(args: argparse.Namespace, model: str, description: str) -> None:
     kind = "gray (R=G=B)" if args.gray else "sepia-toned" if args.sepia else "colour"
     kind += f", --monochrome {args.monochrome}, --ensemble {args.ensemble}"
     print(f"tile {args.tile}, overlap {args.overlap}, pad multiple {pad_multiple}; {kind} images")
+    print(f"precision {args.precision}: {_precision_note(args.precision)}")
     print(f"matmul 2048x2048 fp32: {matmul:.1f} GFLOP/s\n")
     print(f"{'MP':>4} {'size':>11} {'tiles':>5} {'tiledMP':>7} {'s':>7} {'MP/s':>6} "
           f"{'GFLOP/s':>7} {'%matmul':>7} {'peakMB':>7}  target")  # fmt: skip
@@ -285,6 +297,8 @@ def main() -> None:
     parser.add_argument("--scratches", action="store_true", help="detect + inpaint defects too")
     parser.add_argument("--ensemble", type=int, default=1, choices=[1, 2, 4, 8],
                         help="flipped copies averaged (RestoreOptions.ensemble)")  # fmt: skip
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                        help="RestoreOptions.precision (auto: bf16 on a CPU with AMX)")  # fmt: skip
     parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--io", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
