@@ -105,7 +105,7 @@ class AdaINTrainConfig:
     sample_every: int = 500
     checkpoint_minutes: float = 5.0
     keep_checkpoints: int = 2
-    amp: bool = True  # CUDA only
+    amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on a CPU with AMX, else off
     backbone: str = ""  # MobileNetV2 ImageNet weights; "" = search the usual places
 
 
@@ -182,8 +182,8 @@ class AdaINTrainer:
         self.opt = torch.optim.Adam(
             self.net.decoder.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2)
         )
-        self.amp = cfg.amp and self.device.type == "cuda"
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
+        self.amp, scale = loop.mixed_precision(self.device, cfg.amp)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=scale)
         self.step = 0
         if resume:
             self._resume()

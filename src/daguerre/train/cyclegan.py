@@ -134,9 +134,9 @@ class CycleGANTrainer:
         o = cfg.optim
         self.opt_g = torch.optim.Adam(self.gens.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2))
         self.opt_d = torch.optim.Adam(self.discs.parameters(), lr=o.lr_d, betas=(o.beta1, o.beta2))
-        self.amp = cfg.amp and self.device.type == "cuda"
-        self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=self.amp)
-        self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=self.amp)
+        self.amp, scale = loop.mixed_precision(self.device, cfg.amp)
+        self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=scale)
+        self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=scale)
         self.pool_a, self.pool_b = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
         self.pool_gen = torch.Generator().manual_seed(sample_seed(cfg.seed, self.dist.rank, 50))
         self.step = 0

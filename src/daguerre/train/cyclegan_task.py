@@ -105,7 +105,7 @@ class CycleGANConfig:
     sample_every: int = 500
     checkpoint_minutes: float = 5.0
     keep_checkpoints: int = 2
-    amp: bool = True  # mixed precision on CUDA only; ignored on CPU
+    amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on a CPU with AMX, else off
     backbone: str = ""  # MobileNetV2 weights for content/style terms; "" = search
 
 

@@ -78,6 +78,22 @@ def _one_thread(_: int) -> None:
     torch.set_num_threads(1)
 
 
+def mixed_precision(device: torch.device, wanted: bool) -> tuple[bool, bool]:
+    """``(autocast, loss_scaling)`` for a training run on ``device`` whose config asks ``wanted``.
+
+    fp16 autocast with loss scaling on CUDA; bf16 autocast (no scaling: bf16 has float32's
+    range) on a CPU with AMX, where steps run 1.5-1.7x faster; off elsewhere, where bf16 is
+    emulated and slow.
+    """
+    from daguerre.infer import device as devices
+
+    if not wanted:
+        return False, False
+    if device.type == "cuda":
+        return True, True
+    return device.type == "cpu" and devices.cpu_has_amx(), False
+
+
 def optimizer_step(
     loss: torch.Tensor,
     optimizer: torch.optim.Optimizer,

@@ -102,7 +102,7 @@ class ScratchTrainConfig:
     val_every: int = 500
     checkpoint_minutes: float = 5.0
     keep_checkpoints: int = 2
-    amp: bool = True  # mixed precision on CUDA only; ignored on CPU
+    amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on a CPU with AMX, else off
 
 
 # --- loss and metrics -----------------------------------------------------------------------
@@ -221,8 +221,8 @@ class ScratchTrainer:
         self.ema = EMA(self.model, decay=cfg.ema_decay)
         o = cfg.optim
         self.opt = torch.optim.Adam(self.model.parameters(), lr=o.lr, betas=(o.beta1, o.beta2))
-        self.amp = cfg.amp and self.device.type == "cuda"
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
+        self.amp, scale = loop.mixed_precision(self.device, cfg.amp)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=scale)
         self.step, self.best_f1 = 0, -1.0
         if cfg.init:
             self._init_model(cfg.init)
