@@ -108,7 +108,7 @@ PrecisionOpt = Annotated[
     typer.Option(
         "--precision",
         help="Inference precision. auto: fp16 on CUDA; for restore also bf16 on a CPU with AMX "
-        "(1.7x faster, same PSNR); fp32 elsewhere. fp16 needs a GPU.",
+        "(1.5x faster, same PSNR); fp32 elsewhere. fp16 needs a GPU.",
         case_sensitive=False,
     ),
 ]
