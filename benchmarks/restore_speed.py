@@ -231,10 +231,9 @@ def _target(megapixels: float, seconds: float, rss: float, *, scratches: bool = 
 
 def _precision_note(precision: str) -> str:
     """What ``--precision`` resolves to on this CPU (the restorer's rule)."""
-    from daguerre.infer.device import cpu_has_amx
-    from daguerre.pipelines.restore import restore_precision
+    from daguerre.infer.device import cpu_has_amx, resolve_precision
 
-    dtype = restore_precision(torch.device("cpu"), precision)
+    dtype = resolve_precision("cpu", precision, bf16_on_amx=True)
     name = "float32" if dtype is None else str(dtype).removeprefix("torch.")
     return f"{name} autocast (CPU AMX: {'yes' if cpu_has_amx() else 'no'})"
 

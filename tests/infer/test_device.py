@@ -52,6 +52,16 @@ def test_unknown_device_lists_choices(name):
         resolve_device(name)
 
 
+@pytest.mark.parametrize("amx", [False, True])
+def test_bf16_on_amx_is_opt_in(monkeypatch: pytest.MonkeyPatch, amx: bool) -> None:
+    monkeypatch.setattr(device_module, "cpu_has_amx", lambda: amx)
+    assert resolve_precision("cpu", bf16_on_amx=True) is (torch.bfloat16 if amx else None)
+    assert resolve_precision("cpu") is None  # callers that did not opt in stay fp32
+    assert resolve_precision("cpu", "fp32", bf16_on_amx=True) is None  # explicit choice wins
+    assert resolve_precision("cuda", bf16_on_amx=True) is torch.float16
+    assert resolve_precision("mps", bf16_on_amx=True) is None
+
+
 def test_cpu_has_amx_without_the_query(monkeypatch):
     monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
     assert device_module.cpu_has_amx() is False

@@ -204,20 +204,6 @@ def test_bad_ensemble_size_rejected() -> None:
         RestoreOptions(ensemble=3)
 
 
-@pytest.mark.parametrize("amx", [False, True])
-def test_auto_precision_is_bf16_on_a_cpu_with_amx(
-    monkeypatch: pytest.MonkeyPatch, amx: bool
-) -> None:
-    from daguerre.infer import device
-    from daguerre.pipelines.restore import restore_precision
-
-    monkeypatch.setattr(device, "cpu_has_amx", lambda: amx)
-    cpu = torch.device("cpu")
-    assert restore_precision(cpu, "auto") is (torch.bfloat16 if amx else None)
-    assert restore_precision(cpu, "fp32") is None  # an explicit choice wins
-    assert restore_precision(torch.device("cuda"), "auto") is torch.float16
-
-
 def test_bf16_restoration_stays_close_to_fp32(
     random_model: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

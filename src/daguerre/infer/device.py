@@ -112,17 +112,21 @@ def _fallback(precision: str, device: torch.device, reason: str) -> None:
     logger.warning("precision %s on %s: %s; using fp32", precision, device, reason)
 
 
-def resolve_precision(device: torch.device | str, precision: str = "auto") -> torch.dtype | None:
+def resolve_precision(
+    device: torch.device | str, precision: str = "auto", *, bf16_on_amx: bool = False
+) -> torch.dtype | None:
     """Pick the autocast dtype for ``device``; ``None`` means plain float32.
 
-    Half precision pays off on GPUs, so ``"auto"`` is fp16 on CUDA and fp32 elsewhere (the
-    restore pipeline also takes bf16 on a CPU with AMX, see :func:`cpu_has_amx`). A request
+    Half precision pays off on GPUs, so ``"auto"`` is fp16 on CUDA and fp32 elsewhere; with
+    ``bf16_on_amx`` it is also bf16 on a CPU with AMX (:func:`cpu_has_amx`). A request
     the device cannot honour falls back to fp32 with a logged warning: fp16 on the CPU, bf16
     on a GPU without bf16 support.
 
     Args:
         device: where the model runs.
         precision: ``"auto"``, ``"fp32"``, ``"fp16"`` or ``"bf16"``; case-insensitive.
+        bf16_on_amx: the caller's network tolerates bf16 (a residual restorer: its output
+            moves about 0.001 RMS), so ``"auto"`` may take it where AMX makes it fast.
 
     Returns:
         ``torch.float16``, ``torch.bfloat16`` or ``None`` (float32), ready for
@@ -142,7 +146,9 @@ def resolve_precision(device: torch.device | str, precision: str = "auto") -> to
     if key not in PRECISIONS:
         raise UnknownNameError("precision", precision, PRECISIONS)
     if key == "auto":
-        return torch.float16 if dev.type == "cuda" else None
+        if dev.type == "cuda":
+            return torch.float16
+        return torch.bfloat16 if bf16_on_amx and dev.type == "cpu" and cpu_has_amx() else None
     if key == "fp32":
         return None
     if key == "fp16":
