@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from daguerre.degrade.base import Degradation
+from daguerre.degrade.cracks import Cracks
 from daguerre.degrade.creases import Creases
 from daguerre.degrade.dust import Dust
 from daguerre.degrade.exposure import UnevenExposure
@@ -53,6 +54,7 @@ EFFECTS: dict[str, Callable[[], Degradation]] = {
     "scratches": Scratches,
     "dust": Dust,
     "creases": Creases,
+    "cracks": Cracks,
     "tears": Tears,
     "foxing": Foxing,
     "silvering": Silvering,

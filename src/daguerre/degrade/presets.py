@@ -25,6 +25,7 @@ from daguerre.degrade.base import Degradation
 from daguerre.degrade.blur import GaussianBlur, RealESRGANBlur
 from daguerre.degrade.chain import Maybe, OneOf, Sequential, Shuffle
 from daguerre.degrade.color import Grayscale
+from daguerre.degrade.cracks import Cracks
 from daguerre.degrade.creases import Creases
 from daguerre.degrade.dust import Dust
 from daguerre.degrade.exposure import UnevenExposure
@@ -150,6 +151,7 @@ def heavy() -> Op:
             Maybe(Scratches(count=(2, 12)), 0.8),
             Maybe(Dust(density=(40.0, 300.0)), 0.8),
             Maybe(Creases(count=(1, 3)), 0.35),
+            Maybe(Cracks(), 0.25),  # a dried-out emulsion's crack web
             Maybe(Tears(), 0.2),
             unstructured(),
         ]
@@ -183,6 +185,7 @@ def defects() -> Op:
             Maybe(Scratches(count=(1, 10), width=(0.5, 2.0)), 0.85),  # thin hairlines to thick
             Maybe(Dust(density=(10.0, 300.0)), 0.7),
             Maybe(Creases(count=(1, 3)), 0.25),
+            Maybe(Cracks(), 0.3),
             Maybe(Tears(), 0.15),
             Maybe(Foxing(), 0.2),
             Maybe(WaterStains(), 0.15),
@@ -276,13 +279,13 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "unstructured": "BOPBTL v2: blur, noise, down-up, JPEG shuffled (each p 0.7), gray p 0.1",
     "realesrgan": "Real-ESRGAN second-order blur/resize/noise/JPEG, same-size variant",
     "aged": "old print: gray/sepia, grain, yellowing, fading, light defects, scan",
-    "heavy": "badly kept print: strong fading, stains, scratches, tears + unstructured",
+    "heavy": "badly kept print: strong fading, stains, scratches, cracks, tears + unstructured",
     "scratches-only": "scratches on every image, dust and creases sometimes (detector labels)",
     "colorfade": "faded colour print: dye loss with a red-pink cast, mild grain",
     "restore-mix": "training mix: unstructured 45%, aged 40%, heavy/realesrgan/colorfade 5% each",
     "restore-mix2": "restore-mix 85% + undamaged photos 8% + scratched clean photos 7%",
     "restore-digital": "digital expert: unstructured 75%, realesrgan 10%, scratched 7%, clean 8%",
-    "defects": "aged print with scratches, dust, creases, tears, stains on ~98% (detector labels)",
+    "defects": "aged print with scratches, dust, creases, cracks, tears, stains (detector labels)",
     "detector-mix": "detector training mix: defects 60%, scratches-only 40%",
 }
 """One line per preset, for ``--help`` texts and logs."""
