@@ -90,8 +90,11 @@ def fit(rgb: torch.Tensor, width: int) -> Image.Image:
     return img.resize((width, max(1, round(img.height * width / img.width))), Image.LANCZOS)
 
 
-def scratch_sheet(out: Path, width: int = 300) -> None:
-    """Real scratched scans: input | detected mask | restored with scratches auto | without."""
+def scratch_sheet(out: Path, width: int = 300, detector: str = "scratch") -> None:
+    """Real scratched scans: input | detected mask | restored with scratches auto | without.
+
+    ``detector``: a shipped detector name or a model folder (to look at a candidate).
+    """
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
     from daguerre.pipelines.scratches import (
         DetectOptions,
@@ -101,7 +104,7 @@ def scratch_sheet(out: Path, width: int = 300) -> None:
     )
 
     rows = []
-    options = DetectOptions(for_restore=True)  # the mask restore --scratches auto inpaints
+    options = DetectOptions(model=detector, for_restore=True)  # what --scratches auto inpaints
     for name in SCRATCHED:
         rgb = read_image(SHARED / "old" / name).rgb
         mask = defect_mask(detect_defects(rgb, options), detect_threshold(options), 2)
@@ -233,11 +236,12 @@ def main() -> None:
     parser.add_argument(
         "--reverse", type=Path, default=Path("runs/style-vintage/reverse"), help="vintage only"
     )
+    parser.add_argument("--detector", default="scratch", help="scratches: model name or folder")
     args = parser.parse_args()
     if args.kind == "degrade":
         degrade_sheet(args.out)
     elif args.kind == "scratches":
-        scratch_sheet(args.out)
+        scratch_sheet(args.out, detector=args.detector)
     elif args.kind == "vintage":
         vintage_sheet(args.out, args.reverse)
     elif args.kind == "tone":
