@@ -1,6 +1,6 @@
 """What kind of damaged photo is this: an old print, or a digital photo with digital damage?
 
-The restorer ships two experts of the same architecture: one trained on old prints (faded,
+The restorer ships two experts (U-Nets of one family): one trained on old prints (faded,
 toned, yellowed, grainy, scratched) and one on digital damage (BOPBTL's blur / noise /
 down-up / JPEG and Real-ESRGAN's chain on photos whose tone is intact). One small network
 trained on both must hedge: it cannot tell from a tile whether a photo's low contrast is
