@@ -172,7 +172,7 @@ EXPERT_PHOTOS = [  # the first six val photos by name: no picking
 
 
 def experts_sheet(out: Path, width: int = 240) -> None:
-    """``unstructured`` val photos: degraded | print expert alone | routed (default) | truth.
+    """``unstructured`` val photos: degraded | print expert alone | default (routed, fused) | truth.
 
     Degraded exactly as ``daguerre eval restore --preset unstructured --max-side 512`` does;
     each panel's label gives its PSNR against the truth and the router's choice.
@@ -196,13 +196,13 @@ def experts_sheet(out: Path, width: int = 240) -> None:
         hit = run(op, clean[None], generator_for(image_seed(0, stem)))
         truth = apply_to_target(op, clean[None], hit.params)[0]
         degraded = hit.image[0]
-        single = restore_tensor(degraded, RestoreOptions(kind="print"))
+        single = restore_tensor(degraded, RestoreOptions(kind="print", fusion="off"))
         routed = restore_tensor(degraded, RestoreOptions())
         chosen = expert_names(degraded, RestoreOptions(), load_restorer("restore", "cpu"))[0]
         scores = [float(psnr(x, truth)) for x in (degraded, single, routed)]
         label = f"{stem[:13]}\n{scores[0]:.1f} / {scores[1]:.1f}\n/ {scores[2]:.1f} dB\n({chosen})"
         rows.append((label, [fit(x, width) for x in (degraded, single, routed, truth)]))
-    header = ["unstructured damage", "print expert only", "routed (default)", "ground truth"]
+    header = ["unstructured damage", "print expert only", "default", "ground truth"]
     save_small(ragged_grid(rows, header, width), out)
 
 

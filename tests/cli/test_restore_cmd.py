@@ -228,3 +228,30 @@ def test_kind_picks_the_expert_and_a_missing_expert_is_a_usage_error(tmp_path: P
     assert result.exit_code == 2 and "--kind" in result.output and "Traceback" not in result.output
     result = _restore(tmp_path / "in", "-o", tmp_path / "y", "--model", primary, "--kind", "print")
     assert result.exit_code == 0, result.output
+
+
+def test_fusion_option_switches_the_detail_expert(tmp_path: Path) -> None:
+    import json
+
+    from tests.pipelines.models import save_random_model
+
+    digital = save_identity_model(tmp_path / "digital")
+    primary = save_random_model(tmp_path / "print", seed=4)
+    config = json.loads((primary / "config.json").read_text())
+    detail = {"expert": "digital", "scale": 0.5, "sigma": 1.0}
+    config["extra"].update(experts={"digital": str(digital)}, detail=detail)
+    (primary / "config.json").write_text(json.dumps(config))
+    (tmp_path / "in").mkdir()
+    to_pil(torch.rand(3, 32, 48, generator=torch.Generator().manual_seed(2))).save(
+        tmp_path / "in" / "photo.png"
+    )
+    outs = {}
+    for fusion in ("auto", "off"):
+        args = ["--model", primary, "--fusion", fusion, "--monochrome", "off"]
+        result = _restore(tmp_path / "in", "-o", tmp_path / fusion, *args)
+        assert result.exit_code == 0, result.output
+        outs[fusion] = read_image(tmp_path / fusion / "photo.png").rgb
+    assert outs["auto"].shape == outs["off"].shape == (3, 32, 48)
+    assert float((outs["auto"] - outs["off"]).abs().mean()) > 0.01
+    result = _restore(tmp_path / "in", "-o", tmp_path / "x", "--model", primary, "--fusion", "mix")
+    assert result.exit_code == 2 and "Traceback" not in result.output

@@ -31,6 +31,8 @@ import typer
 from daguerre.cli.options import (
     DeviceOpt,
     EnsembleOpt,
+    Fusion,
+    FusionOpt,
     GradeOpt,
     Kind,
     KindOpt,
@@ -134,13 +136,13 @@ def _check_model(model: str) -> None:
         raise typer.BadParameter(str(err), param_hint="'--model'") from None
 
 
-def _check_experts(model: str, kind: str, device: str) -> None:
+def _check_experts(model: str, kind: str, device: str, fusion: str = "auto") -> None:
     """The experts and router ``model`` names must exist (usage error otherwise)."""
     from daguerre.errors import DaguerreError
     from daguerre.infer.device import resolve_device
     from daguerre.pipelines.restore import RestoreOptions, check_experts, load_restorer
 
-    options = RestoreOptions(model=model, kind=kind, device=device)
+    options = RestoreOptions(model=model, kind=kind, device=device, fusion=fusion)
     try:  # loaded on the device the run uses, so the models are cached for it
         check_experts(options, load_restorer(model, str(resolve_device(device))))
     except DaguerreError as err:
@@ -233,14 +235,15 @@ def _brief(scores: Any) -> str:
 
 
 def _restorers(
-    model: str, tile: int, device: str, grade: str, kind: str = "auto", ensemble: int = 1
-) -> dict[str, Restorer]:
+    model: str, tile: int, device: str, grade: str, kind: str = "auto", ensemble: int = 1,
+    fusion: str = "auto",
+) -> dict[str, Restorer]:  # fmt: skip
     from daguerre.pipelines.baseline import classical_restore
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
 
     try:
         options = RestoreOptions(model=model, tile=tile, device=device, grade=grade, kind=kind,
-                                 ensemble=ensemble)  # fmt: skip
+                                 ensemble=ensemble, fusion=fusion)  # fmt: skip
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="'--ensemble'") from None
     return {"baseline": classical_restore, "ours": lambda rgb: restore_tensor(rgb, options)}
@@ -370,6 +373,7 @@ def restore(
     tile: TileOpt = 512,
     grade: GradeOpt = "auto",
     kind: KindOpt = Kind.auto,
+    fusion: FusionOpt = Fusion.auto,
     ensemble: EnsembleOpt = 1,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
@@ -390,8 +394,8 @@ def restore(
     mode, folder = _mode(clean, real, preset, fd, max_side)
     _check_model(model)
     _check_grade(grade)
-    _check_experts(model, kind.value, device)
-    restorers = _restorers(model, tile, device, grade, kind.value, ensemble)
+    _check_experts(model, kind.value, device, fusion.value)
+    restorers = _restorers(model, tile, device, grade, kind.value, ensemble, fusion.value)
     if mode == "paired":
         try:
             build_preset(str(preset))
@@ -430,7 +434,7 @@ def restore(
         "folder": str(folder),
     }
     run_settings = {"limit": limit, "tile": tile, "grade": grade, "kind": kind.value,
-                    "ensemble": ensemble}  # fmt: skip
+                    "ensemble": ensemble, "fusion": fusion.value}  # fmt: skip
     table = dataclasses.replace(
         table,
         failed=(*run.read_failed, *table.failed),

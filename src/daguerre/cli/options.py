@@ -158,6 +158,24 @@ KindOpt = Annotated[
         "expert; print / digital: force one.",
     ),
 ]
+
+
+class Fusion(enum.StrEnum):
+    """Whether a print takes its fine detail from the detail expert its model names."""
+
+    auto = "auto"
+    off = "off"
+
+
+FusionOpt = Annotated[
+    Fusion,
+    typer.Option(
+        "--fusion",
+        help="auto: a print gets its tone (fading, colour, contrast) from the print expert, "
+        "run at half size, and its fine detail from the digital expert (sharper, less waxy); "
+        "off: the print expert alone.",
+    ),
+]
 EnsembleOpt = Annotated[
     int,
     typer.Option(

@@ -14,6 +14,8 @@ from daguerre.cli.options import (
     DeviceOpt,
     EnsembleOpt,
     FormatOpt,
+    Fusion,
+    FusionOpt,
     GradeOpt,
     InputsArg,
     Kind,
@@ -76,6 +78,7 @@ def restore(
     grade: GradeOpt = "auto",
     monochrome: MonochromeOpt = Monochrome.auto,
     kind: KindOpt = Kind.auto,
+    fusion: FusionOpt = Fusion.auto,
     ensemble: EnsembleOpt = 1,
     recursive: RecursiveOpt = False,
     fmt: FormatOpt = OutputFormat.png,
@@ -109,7 +112,7 @@ def restore(
             strength=strength, model=model, tile=tile, overlap=overlap,
             device=device, precision=precision.value, scratches=scratches,
             scratch_model=scratch_model, grade=grade, monochrome=monochrome.value,
-            kind=kind.value, ensemble=ensemble,
+            kind=kind.value, ensemble=ensemble, fusion=fusion.value,
         )  # fmt: skip
     except (DaguerreError, ValueError) as err:
         hint = "'--ensemble'" if "ensemble" in str(err) else "'--tile'/'--overlap'"

@@ -18,8 +18,9 @@ import logging
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+
+from daguerre.pipelines.fusion import gaussian_blur_signed
 
 logger = logging.getLogger(__name__)
 
@@ -115,16 +116,7 @@ def unsharp_mask(
     Returns:
         Same shape and dtype as ``img``.
     """
-    radius = max(1, int(3 * sigma + 0.5))
-    x = torch.arange(-radius, radius + 1, dtype=img.dtype, device=img.device)
-    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
-    kernel = kernel / kernel.sum()
-    channels = img.shape[1]
-    padded = F.pad(img, (radius, radius, radius, radius), mode="replicate")
-    blurred = F.conv2d(padded, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
-    blurred = F.conv2d(
-        blurred, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels
-    )
+    blurred = gaussian_blur_signed(img, sigma)
     return (img + amount * (img - blurred)).clamp(0.0, 1.0)
 
 

@@ -16,6 +16,14 @@ import torch
 from daguerre.infer import TileConfig, resolve_device, resolve_precision, run_tiled
 from daguerre.infer.ensemble import ENSEMBLE_SIZES, ensemble
 from daguerre.pipelines.convert import LUMA, from_any, looks_gray, to_like
+from daguerre.pipelines.fusion import (
+    FusionConfig,
+    fuse_in_place,
+    fusion_from_extra,
+    resize_image,
+    resize_mask,
+    small_size,
+)
 
 if TYPE_CHECKING:
     from daguerre.pipelines.scratches import DetectOptions
@@ -25,6 +33,7 @@ ImageT = TypeVar("ImageT")
 DEFAULT_MODEL = "restore"
 MONOCHROME_MODES = ("auto", "tone", "off")
 KIND_MODES = ("auto", "print", "digital")
+FUSION_MODES = ("auto", "off")
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,10 @@ class RestoreOptions:
         ensemble: 1, 2, 4 or 8: average the network over that many flipped/transposed
             copies of the photo (:mod:`daguerre.infer.ensemble`); ``ensemble`` times slower,
             a little more accurate.
+        fusion: "auto": a print expert whose config names a detail expert (``extra.detail``,
+            :mod:`daguerre.pipelines.fusion`) gives only the tone, from a pass at reduced
+            size, and the detail expert gives the fine detail (the shipped print expert
+            takes its detail from the digital expert); "off": the print expert alone.
     """
 
     strength: float = 1.0
@@ -75,12 +88,15 @@ class RestoreOptions:
     monochrome: str = "auto"
     kind: str = "auto"
     ensemble: int = 1
+    fusion: str = "auto"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"strength must be in [0, 1], got {self.strength}")
         if self.kind not in KIND_MODES:
             raise ValueError(f"kind must be one of {KIND_MODES}, got {self.kind!r}")
+        if self.fusion not in FUSION_MODES:
+            raise ValueError(f"fusion must be one of {FUSION_MODES}, got {self.fusion!r}")
         if self.ensemble not in ENSEMBLE_SIZES:
             raise ValueError(f"ensemble must be one of {ENSEMBLE_SIZES}, got {self.ensemble}")
         if self.monochrome not in MONOCHROME_MODES:
@@ -119,6 +135,7 @@ class LoadedRestorer:
     grade: str | None  # the grade model trained for this network (config ``extra.grade``)
     experts: dict[str, str] = field(default_factory=dict)  # kind -> model (``extra.experts``)
     router: str | None = None  # the kind model that picks an expert (``extra.router``)
+    detail: FusionConfig | None = None  # print tone + another expert's detail (``extra.detail``)
 
 
 @functools.lru_cache(maxsize=4)
@@ -131,7 +148,7 @@ def load_restorer(model: str, device: str) -> LoadedRestorer:
     extra = config.extra
     return LoadedRestorer(
         net, config.pad_multiple, bool(extra.get("mask_channel", False)), extra.get("grade"),
-        dict(extra.get("experts", {})), extra.get("router"),
+        dict(extra.get("experts", {})), extra.get("router"), fusion_from_extra(model, extra),
     )  # fmt: skip
 
 
@@ -186,14 +203,19 @@ def expert_names(rgb: torch.Tensor, options: RestoreOptions, loaded: LoadedResto
 def check_experts(options: RestoreOptions, loaded: LoadedRestorer) -> None:
     """Load the router and experts ``options.kind`` may use (so a missing one fails early).
 
+    Also loads the detail expert a fused print restoration uses (``options.fusion``).
+
     Raises:
         CheckpointNotFoundError: a named expert or router does not exist.
         CheckpointMismatchError: the router is not a kind model.
     """
+    device = str(resolve_device(options.device))
+    if loaded.detail is not None and options.fusion == "auto" and options.kind != "digital":
+        load_restorer(loaded.experts[loaded.detail.expert], device)
     digital = loaded.experts.get("digital")
     if digital is None or options.kind == "print":
         return
-    load_restorer(digital, str(resolve_device(options.device)))
+    load_restorer(digital, device)
     if options.kind == "auto" and loaded.router is not None:
         load_router(loaded.router)
 
@@ -212,6 +234,48 @@ def _restore_by_expert(
         chosen = replace(options, model=name, kind="print")
         outs.append(restore_tensor(rgb[index : index + 1], chosen, mask=one_mask))
     return torch.cat(outs)
+
+
+def _restore_fused(
+    rgb: torch.Tensor, options: RestoreOptions, loaded: LoadedRestorer, fusion: FusionConfig,
+    mask: torch.Tensor | None, progress: Any,
+) -> torch.Tensor:  # fmt: skip
+    """Restore prints with ``loaded.detail``: tone from the print expert, detail from another.
+
+    The print expert runs at reduced size, the detail expert at full size; see
+    :func:`daguerre.pipelines.fusion.fuse_in_place`. The defect mask and the monochrome
+    decision are made once, on the full-size photo.
+    """
+    batched = rgb if rgb.ndim == 4 else rgb[None]
+    gray, toned = _neutral_output(batched, options)
+    if mask is None and options.scratches != "off":
+        mask = _mask_from_options(batched, options, loaded)
+    full_mask = None if mask is None else (mask if mask.ndim == 4 else mask[None])
+    plain = replace(options, strength=1.0, kind="print", scratches="off", monochrome="off",
+                    fusion="off")  # fmt: skip
+    size = small_size(batched.shape[-2], batched.shape[-1], fusion.scale)
+    small_mask = None if full_mask is None else resize_mask(full_mask, size)
+    tone = restore_tensor(resize_image(batched, size), plain, mask=small_mask)
+    detail_model = replace(plain, model=loaded.experts[fusion.expert])
+    restored = restore_tensor(batched, detail_model, mask=full_mask, progress=progress)
+    fuse_in_place(restored, tone, fusion.sigma)
+    del tone
+    _finish_in_place(restored, batched, gray, toned, options)
+    return restored if rgb.ndim == 4 else restored[0]
+
+
+def _finish_in_place(
+    restored: torch.Tensor, rgb: torch.Tensor, gray: torch.Tensor, toned: torch.Tensor,
+    options: RestoreOptions,
+) -> None:  # fmt: skip
+    """Monochrome handling (gray, toned back) and the ``strength`` blend, in place."""
+    _gray_in_place(restored, gray)
+    if bool(toned.any()):
+        from daguerre.pipelines.monochrome import retone_in_place
+
+        retone_in_place(restored, rgb, toned)
+    if options.strength < 1.0:  # in place: rgb + strength * (restored - rgb)
+        restored.sub_(rgb).mul_(options.strength).add_(rgb)
 
 
 @functools.lru_cache(maxsize=4)
@@ -357,6 +421,8 @@ def restore_tensor(
     names = expert_names(rgb, options, loaded)
     if names != [options.model] * len(names):
         return _restore_by_expert(rgb, options, names, mask, progress)
+    if loaded.detail is not None and options.fusion == "auto":
+        return _restore_fused(rgb, options, loaded, loaded.detail, mask, progress)
     gray, toned = _neutral_output(rgb, options)  # before the output: its temporaries don't add
     model: Any = loaded.net
     if mask is None and options.scratches != "off":
@@ -386,13 +452,7 @@ def restore_tensor(
     grade = grade_name(options, loaded)
     if grade is not None:
         _grade_in_place(rgb, restored, grade)
-    _gray_in_place(restored, gray)
-    if bool(toned.any()):
-        from daguerre.pipelines.monochrome import retone_in_place
-
-        retone_in_place(restored, rgb, toned)
-    if options.strength < 1.0:  # in place: rgb + strength * (restored - rgb)
-        restored.sub_(rgb).mul_(options.strength).add_(rgb)
+    _finish_in_place(restored, rgb, gray, toned, options)
     return restored
 
 

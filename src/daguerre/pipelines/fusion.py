@@ -1,0 +1,173 @@
+"""Frequency-split fusion of two restoration experts: tone from one, fine detail from the other.
+
+The old-print expert is best at what an old print needs globally (fading, yellowing, lost
+contrast) but smooths fine texture; the digital expert keeps and sharpens fine detail but
+leaves prints faded. A print photo therefore comes out as::
+
+    out = detail + upsample(gaussian_blur(tone_small - downsample(detail), sigma))
+
+where ``detail`` is the detail expert's full-size restoration and ``tone_small`` the print
+expert's restoration of the photo downscaled by ``scale``: the low frequencies come from the
+print expert, everything above them from the detail expert. Running the print expert at half
+size costs a quarter of a full pass, and every temporary except ``detail`` is at the small
+size, so fusing adds little memory (the upsampled correction is added in bands of rows).
+
+The print expert's config names the fusion in ``extra.detail``::
+
+    "detail": {"expert": "digital", "scale": 0.5, "sigma": 1.0}
+
+(``expert`` is a key of ``extra.experts``; ``sigma`` is in pixels at the small size).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from daguerre.errors import CheckpointMismatchError
+
+BAND_ROWS = 256  # output rows upsampled and added per step
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Which expert gives the fine detail, and the scale and blur of the tone correction.
+
+    Args:
+        expert: the key in the print model's ``extra.experts`` whose model gives the detail.
+        scale: the print expert runs on the photo resized by this factor, in (0, 1].
+        sigma: Gaussian std (pixels at that scale) of the tone correction's blur, > 0.
+    """
+
+    expert: str
+    scale: float = 0.5
+    sigma: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.scale <= 1.0:
+            raise ValueError(f"fusion scale must be in (0, 1], got {self.scale}")
+        if not self.sigma > 0.0:
+            raise ValueError(f"fusion sigma must be > 0, got {self.sigma}")
+
+
+def fusion_from_extra(model: str, extra: Mapping[str, Any]) -> FusionConfig | None:
+    """The :class:`FusionConfig` in a model config's ``extra.detail`` (None when absent).
+
+    Raises:
+        CheckpointMismatchError: unknown keys, bad values, or an expert ``extra.experts``
+            does not name.
+    """
+    spec = extra.get("detail")
+    if spec is None:
+        return None
+    allowed = {"expert", "scale", "sigma"}
+    if not isinstance(spec, Mapping) or not set(spec) <= allowed or "expert" not in spec:
+        raise CheckpointMismatchError(
+            f"{model}: extra.detail must be a mapping with 'expert' and optional 'scale', "
+            f"'sigma'; got {spec!r}"
+        )
+    if spec["expert"] not in extra.get("experts", {}):
+        raise CheckpointMismatchError(
+            f"{model}: extra.detail names expert {spec['expert']!r}, which extra.experts lacks"
+        )
+    try:
+        return FusionConfig(str(spec["expert"]), float(spec.get("scale", 0.5)),
+                            float(spec.get("sigma", 1.0)))  # fmt: skip
+    except (TypeError, ValueError) as err:
+        raise CheckpointMismatchError(f"{model}: extra.detail: {err}") from None
+
+
+def small_size(height: int, width: int, scale: float) -> tuple[int, int]:
+    """The ``(h, w)`` a ``height x width`` photo has at ``scale`` (at least 1 px a side)."""
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def resize_image(rgb: Tensor, size: tuple[int, int]) -> Tensor:
+    """``(B,C,H,W)`` float in [0, 1] -> ``(B,C,*size)``: antialiased bicubic, clamped."""
+    if tuple(rgb.shape[-2:]) == size:
+        return rgb
+    out = F.interpolate(rgb, size=size, mode="bicubic", antialias=True, align_corners=False)
+    return out.clamp_(0.0, 1.0)
+
+
+def resize_mask(mask: Tensor, size: tuple[int, int]) -> Tensor:
+    """``(B,1,H,W)`` defect mask -> ``(B,1,*size)``, max-pooled (damage is never lost)."""
+    if tuple(mask.shape[-2:]) == size:
+        return mask
+    return F.adaptive_max_pool2d(mask.float(), size).to(mask.dtype)
+
+
+def gaussian_blur_signed(x: Tensor, sigma: float) -> Tensor:
+    """Separable Gaussian blur of ``(B,C,H,W)`` values of any sign (replicate padding)."""
+    radius = max(1, math.ceil(3.0 * sigma))
+    taps = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+    kernel = torch.exp(-0.5 * (taps / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    channels = x.shape[1]
+    x = F.pad(x, (radius, radius, radius, radius), mode="replicate")
+    x = F.conv2d(x, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
+    return F.conv2d(x, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
+
+
+def _source_rows(rows: Tensor, out_h: int, in_h: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Bilinear (half-pixel centres) row indices and weights for output ``rows``."""
+    src = ((rows.double() + 0.5) * (in_h / out_h) - 0.5).clamp(min=0.0)
+    low = src.floor().long().clamp(max=in_h - 1)
+    high = (low + 1).clamp(max=in_h - 1)
+    return low, high, (src - low.double()).float()
+
+
+def add_upsampled_(target: Tensor, small: Tensor, band_rows: int = BAND_ROWS) -> Tensor:
+    """``target += bilinear_upsample(small)`` in place, a band of rows at a time.
+
+    Equals ``target + F.interpolate(small, target size, "bilinear", align_corners=False)``
+    without a full-size temporary.
+
+    Args:
+        target: ``(B,C,H,W)`` float, modified in place.
+        small: ``(B,C,h,w)`` float on the same device.
+        band_rows: output rows per step (bounds the temporary).
+    """
+    out_h, out_w = target.shape[-2:]
+    in_h = small.shape[-2]
+    for start in range(0, out_h, band_rows):
+        rows = torch.arange(start, min(start + band_rows, out_h), device=small.device)
+        low, high, weight = _source_rows(rows, out_h, in_h)
+        weight = weight.to(small.dtype).view(1, 1, -1, 1)
+        band = small[..., low, :] * (1.0 - weight) + small[..., high, :] * weight
+        band = F.interpolate(band, size=(len(rows), out_w), mode="bilinear", align_corners=False)
+        target[..., start : start + len(rows), :] += band.to(target.dtype)
+    return target
+
+
+def fuse_in_place(detail: Tensor, tone_small: Tensor, sigma: float) -> Tensor:
+    """Give ``detail`` the low frequencies of ``tone_small``; returns ``detail``, in [0, 1].
+
+    Args:
+        detail: ``(B,3,H,W)`` float32 in [0, 1], the detail expert's restoration (modified).
+        tone_small: ``(B,3,h,w)`` float32 in [0, 1], the tone expert's restoration of the
+            photo at the small size.
+        sigma: blur std in pixels at the small size.
+    """
+    size = (tone_small.shape[-2], tone_small.shape[-1])
+    correction = tone_small - resize_image(detail, size)
+    correction = gaussian_blur_signed(correction, sigma)
+    return add_upsampled_(detail, correction).clamp_(0.0, 1.0)
+
+
+__all__ = [
+    "FusionConfig",
+    "add_upsampled_",
+    "fuse_in_place",
+    "fusion_from_extra",
+    "gaussian_blur_signed",
+    "resize_image",
+    "resize_mask",
+    "small_size",
+]
