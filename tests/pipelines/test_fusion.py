@@ -146,3 +146,20 @@ def test_unknown_fusion_mode_and_missing_detail_expert_fail(tmp_path: Path) -> N
     with pytest.raises(DaguerreError):
         check_experts(RestoreOptions(model=str(model), kind="print"), loaded)
     check_experts(RestoreOptions(model=str(model), kind="print", fusion="off"), loaded)
+
+
+@pytest.mark.parametrize("shape", [(3, 1, 9), (3, 7, 1), (3, 1, 1), (3, 37, 23)])
+def test_identity_experts_fuse_to_the_input_at_any_size(
+    tmp_path: Path, shape: tuple[int, int, int]
+) -> None:
+    digital = save_identity_model(tmp_path / "digital")
+    primary = save_identity_model(tmp_path / "print")
+    config = json.loads((primary / "config.json").read_text())
+    config["extra"].update(experts={"digital": str(digital)}, detail=DETAIL)
+    (primary / "config.json").write_text(json.dumps(config))
+    rgb = _rand(*shape, seed=8)
+    out = restore_tensor(
+        rgb, RestoreOptions(model=str(primary), monochrome="off", tile=16, overlap=4)
+    )
+    assert out.shape == rgb.shape
+    assert torch.allclose(out, rgb, atol=1e-5)
