@@ -22,11 +22,17 @@ defect mask) stands in, with a warning: the speed is the same.
 With ``--scratches`` every image goes through ``scratches="auto"``: the scratch detector runs
 tile by tile first, its mask is the restorer's 4th channel; the FLOPs then count both networks
 and the 12 MP target is 60 s.
+
+Each row names the route the photo took (the router's expert; "fused" when a print gets the
+print expert's tone at reduced size and the digital expert's detail, ``--fusion auto``); the
+FLOPs count what that route runs (fused: the detail expert plus the print expert times the
+scale squared).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -108,6 +114,7 @@ def resolve_model(name: str, scratch: Path) -> tuple[str, str]:
     return str(folder), "random UNetGenerator(in_channels=4) [no shipped model]"
 
 
+@functools.lru_cache(maxsize=8)
 def flops_per_pixel(model: str, *, scratches: bool = False) -> tuple[float, int]:
     """The model's FLOPs per input pixel (FlopCounterMode, 256x256) and its pad multiple.
 
@@ -126,6 +133,14 @@ def flops_per_pixel(model: str, *, scratches: bool = False) -> tuple[float, int]
     with torch.inference_mode(), counter:
         net(torch.zeros(1, channels, FLOP_SIDE, FLOP_SIDE))
     return counter.get_total_flops() / FLOP_SIDE**2, config.pad_multiple
+
+
+def route_flops_per_pixel(row: dict[str, Any], *, scratches: bool) -> float:
+    """FLOPs per pixel of the route a child reported (see the module docstring)."""
+    cost = flops_per_pixel(str(row["route"]))[0]
+    if row.get("detail"):
+        cost = flops_per_pixel(str(row["detail"]))[0] + cost * float(row["scale"]) ** 2
+    return cost + (flops_per_pixel("scratch")[0] if scratches else 0.0)
 
 
 def tiled_pixels(height: int, width: int, tile: int, overlap: int, pad_multiple: int) -> int:
@@ -171,7 +186,12 @@ def io_seconds(img: torch.Tensor) -> dict[str, float]:
 
 def measure(args: argparse.Namespace) -> dict[str, object]:
     """Restore one random image of ``args.child`` megapixels; seconds and peak RSS."""
-    from daguerre.pipelines.restore import RestoreOptions, restore_tensor
+    from daguerre.pipelines.restore import (
+        RestoreOptions,
+        expert_names,
+        load_restorer,
+        restore_tensor,
+    )
 
     set_threads(args.threads)
     height, width = image_size(args.child)
@@ -179,7 +199,7 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         model=args.model, tile=args.tile, overlap=args.overlap, device="cpu",
         precision=args.precision,
         scratches="auto" if args.scratches else "off", monochrome=args.monochrome,
-        ensemble=args.ensemble,
+        ensemble=args.ensemble, fusion=args.fusion,
     )  # fmt: skip
     img = torch.rand(
         1 if args.gray else 3, height, width, generator=torch.Generator().manual_seed(0)
@@ -193,6 +213,11 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     out = restore_tensor(img, options)
     seconds = time.perf_counter() - start
     row: dict[str, object] = {"size": [height, width], "seconds": seconds}
+    loaded = load_restorer(args.model, "cpu")
+    row["route"] = expert_names(img[None], options, loaded)[0]
+    if row["route"] == args.model and loaded.detail is not None and args.fusion == "auto":
+        row["detail"] = loaded.experts[loaded.detail.expert]
+        row["scale"] = loaded.detail.scale
     row["rss_bytes"] = peak_rss_bytes()  # before any file I/O
     if args.io:
         del img
@@ -209,6 +234,7 @@ def run_child(args: argparse.Namespace, megapixels: float, model: str) -> dict[s
     command += ["--monochrome", args.monochrome]
     command += ["--scratches"] if args.scratches else []
     command += ["--ensemble", str(args.ensemble), "--precision", args.precision]
+    command += ["--fusion", args.fusion]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{megapixels} MP child failed:\n{result.stderr}")
@@ -248,7 +274,8 @@ def report(args: argparse.Namespace, model: str, description: str) -> None:
         f"model: {description}"
         + ("  + scratch detector (--scratches auto)" if args.scratches else "")
     )
-    print(f"cost: {per_pixel / 1e3:.1f} kFLOP/px ({FLOP_SIDE}x{FLOP_SIDE} FlopCounterMode)")
+    print(f"cost of the model alone: {per_pixel / 1e3:.1f} kFLOP/px ({FLOP_SIDE}x{FLOP_SIDE} "
+          "FlopCounterMode); each row gives its route's")  # fmt: skip
     kind = "gray (R=G=B)" if args.gray else "sepia-toned" if args.sepia else "colour"
     kind += f", --monochrome {args.monochrome}, --ensemble {args.ensemble}"
     print(f"tile {args.tile}, overlap {args.overlap}, pad multiple {pad_multiple}; {kind} images")
@@ -263,13 +290,15 @@ def report(args: argparse.Namespace, model: str, description: str) -> None:
         seconds, rss = float(row["seconds"]), float(row["rss_bytes"])
         tiles = len(plan_tiles(height, width, tile=args.tile, overlap=args.overlap))
         work = tiled_pixels(height, width, args.tile, args.overlap, pad_multiple) * args.ensemble
-        gflops = per_pixel * work / seconds / 1e9
+        route_cost = route_flops_per_pixel(row, scratches=args.scratches)
+        gflops = route_cost * work / seconds / 1e9
         size = f"{height}x{width}"
         print(
             f"{megapixels:>4g} {size:>11} {tiles:>5} {work / 1e6:>7.1f} {seconds:>7.1f} "
             f"{height * width / 1e6 / seconds:>6.2f} {gflops:>7.1f} {100 * gflops / matmul:>6.0f}% "
             f"{rss / 1e6:>7.0f}  {_target(megapixels, seconds, rss, scratches=args.scratches)}"
         )
+        print(f"     route: {_route_name(row)}, {route_cost / 1e3:.1f} kFLOP/px")
         if "write_s" in row:
             io_line = (
                 f"{megapixels:g} MP file I/O (not included above): write 8-bit PNG "
@@ -277,6 +306,15 @@ def report(args: argparse.Namespace, model: str, description: str) -> None:
             )
     if io_line:
         print(io_line)
+
+
+def _route_name(row: dict[str, Any]) -> str:
+    name = Path(str(row["route"])).name
+    return (
+        f"fused ({name} tone at x{row['scale']:g} + {row['detail']} detail)"
+        if row.get("detail")
+        else name
+    )
 
 
 def _sizes(text: str) -> list[float]:
@@ -298,6 +336,8 @@ def main() -> None:
                         help="flipped copies averaged (RestoreOptions.ensemble)")  # fmt: skip
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                         help="RestoreOptions.precision (auto: bf16 on a CPU with AMX)")  # fmt: skip
+    parser.add_argument("--fusion", default="auto", choices=["auto", "off"],
+                        help="RestoreOptions.fusion (print tone + digital detail)")  # fmt: skip
     parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--io", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
