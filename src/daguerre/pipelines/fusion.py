@@ -88,14 +88,6 @@ def small_size(height: int, width: int, scale: float) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def resize_image(rgb: Tensor, size: tuple[int, int]) -> Tensor:
-    """``(B,C,H,W)`` float in [0, 1] -> ``(B,C,*size)``: antialiased bicubic, clamped."""
-    if tuple(rgb.shape[-2:]) == size:
-        return rgb
-    out = F.interpolate(rgb, size=size, mode="bicubic", antialias=True, align_corners=False)
-    return out.clamp_(0.0, 1.0)
-
-
 def resize_mask(mask: Tensor, size: tuple[int, int]) -> Tensor:
     """``(B,1,H,W)`` defect mask -> ``(B,1,*size)``, max-pooled (damage is never lost)."""
     if tuple(mask.shape[-2:]) == size:
@@ -103,16 +95,31 @@ def resize_mask(mask: Tensor, size: tuple[int, int]) -> Tensor:
     return F.adaptive_max_pool2d(mask.float(), size).to(mask.dtype)
 
 
+def _blur_axis(x: Tensor, kernel: list[float], dim: int) -> Tensor:
+    """Correlate ``x`` with ``kernel`` along ``dim`` (-1 or -2), replicate padding.
+
+    A sum of shifted views: no im2col buffer, so the temporaries are the padded copy and the
+    output (``conv2d`` on the CPU unfolds a 1-channel image to ``len(kernel)`` copies).
+    """
+    radius = (len(kernel) - 1) // 2
+    pad = (radius, radius, 0, 0) if dim == -1 else (0, 0, radius, radius)
+    padded = F.pad(x, pad, mode="replicate")
+    size = x.shape[dim]
+    out = padded.narrow(dim, 0, size) * kernel[0]
+    for offset in range(1, len(kernel)):
+        out.add_(padded.narrow(dim, offset, size), alpha=kernel[offset])
+    return out
+
+
 def gaussian_blur_signed(x: Tensor, sigma: float) -> Tensor:
-    """Separable Gaussian blur of ``(B,C,H,W)`` values of any sign (replicate padding)."""
+    """Separable Gaussian blur (std ``sigma`` px, radius ``ceil(3 sigma)``) of ``(B,C,H,W)``.
+
+    Values of any sign; replicate padding; a new tensor of the same shape and dtype.
+    """
     radius = max(1, math.ceil(3.0 * sigma))
-    taps = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    kernel = torch.exp(-0.5 * (taps / sigma) ** 2)
-    kernel = kernel / kernel.sum()
-    channels = x.shape[1]
-    x = F.pad(x, (radius, radius, radius, radius), mode="replicate")
-    x = F.conv2d(x, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
-    return F.conv2d(x, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
+    taps = [math.exp(-0.5 * (offset / sigma) ** 2) for offset in range(-radius, radius + 1)]
+    kernel = [tap / sum(taps) for tap in taps]
+    return _blur_axis(_blur_axis(x, kernel, -2), kernel, -1)
 
 
 def _source_rows(rows: Tensor, out_h: int, in_h: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -146,8 +153,29 @@ def add_upsampled_(target: Tensor, small: Tensor, band_rows: int = BAND_ROWS) ->
     return target
 
 
+def shrink_area(x: Tensor, size: tuple[int, int]) -> Tensor:
+    """``(B,C,H,W)`` -> ``(B,C,*size)``, ``size`` no larger, by area averaging (a new tensor).
+
+    Area averaging antialiases, keeps [0, 1] and allocates nothing beyond the output; the
+    photo and the detail expert's result are shrunk the same way, so identical experts
+    cancel exactly.
+    """
+    return x.clone() if tuple(x.shape[-2:]) == size else F.interpolate(x, size=size, mode="area")
+
+
+def blur_channels_(x: Tensor, sigma: float) -> Tensor:
+    """:func:`gaussian_blur_signed` in place, one channel at a time (bounds the temporaries)."""
+    for channel in range(x.shape[1]):
+        x[:, channel : channel + 1] = gaussian_blur_signed(x[:, channel : channel + 1], sigma)
+    return x
+
+
 def fuse_in_place(detail: Tensor, tone_small: Tensor, sigma: float) -> Tensor:
     """Give ``detail`` the low frequencies of ``tone_small``; returns ``detail``, in [0, 1].
+
+    Memory: besides ``detail``, one buffer of ``tone_small``'s size plus a channel's
+    blur temporaries (the correction is downscaled by area averaging, blurred per channel
+    and added back in bands of rows).
 
     Args:
         detail: ``(B,3,H,W)`` float32 in [0, 1], the detail expert's restoration (modified).
@@ -156,18 +184,19 @@ def fuse_in_place(detail: Tensor, tone_small: Tensor, sigma: float) -> Tensor:
         sigma: blur std in pixels at the small size.
     """
     size = (tone_small.shape[-2], tone_small.shape[-1])
-    correction = tone_small - resize_image(detail, size)
-    correction = gaussian_blur_signed(correction, sigma)
+    correction = shrink_area(detail, size).neg_().add_(tone_small)
+    blur_channels_(correction, sigma)
     return add_upsampled_(detail, correction).clamp_(0.0, 1.0)
 
 
 __all__ = [
     "FusionConfig",
     "add_upsampled_",
+    "blur_channels_",
     "fuse_in_place",
     "fusion_from_extra",
     "gaussian_blur_signed",
-    "resize_image",
     "resize_mask",
+    "shrink_area",
     "small_size",
 ]

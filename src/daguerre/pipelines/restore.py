@@ -20,8 +20,8 @@ from daguerre.pipelines.fusion import (
     FusionConfig,
     fuse_in_place,
     fusion_from_extra,
-    resize_image,
     resize_mask,
+    shrink_area,
     small_size,
 )
 
@@ -255,7 +255,7 @@ def _restore_fused(
                     fusion="off")  # fmt: skip
     size = small_size(batched.shape[-2], batched.shape[-1], fusion.scale)
     small_mask = None if full_mask is None else resize_mask(full_mask, size)
-    tone = restore_tensor(resize_image(batched, size), plain, mask=small_mask)
+    tone = restore_tensor(shrink_area(batched, size), plain, mask=small_mask)
     detail_model = replace(plain, model=loaded.experts[fusion.expert])
     restored = restore_tensor(batched, detail_model, mask=full_mask, progress=progress)
     fuse_in_place(restored, tone, fusion.sigma)
