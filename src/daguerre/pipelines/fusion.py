@@ -4,10 +4,11 @@ The old-print expert is best at what an old print needs globally (fading, yellow
 contrast) but smooths fine texture; the digital expert keeps and sharpens fine detail but
 leaves prints faded. A print photo therefore comes out as::
 
-    out = detail + upsample(gaussian_blur(tone_small - downsample(detail), sigma))
+    out = detail + upsample(gaussian_blur(tone_small - shrink(detail), sigma))
 
-where ``detail`` is the detail expert's full-size restoration and ``tone_small`` the print
-expert's restoration of the photo downscaled by ``scale``: the low frequencies come from the
+where ``detail`` is the detail expert's full-size restoration, ``tone_small`` the print
+expert's restoration of the photo shrunk by ``scale`` (area averaging, as ``shrink``) and
+``upsample`` bilinear: the low frequencies come from the
 print expert, everything above them from the detail expert. Running the print expert at half
 size costs a quarter of a full pass, and every temporary except ``detail`` is at the small
 size, so fusing adds little memory (the upsampled correction is added in bands of rows).
