@@ -257,11 +257,11 @@ def _target(megapixels: float, seconds: float, rss: float, *, scratches: bool = 
 
 def _precision_note(precision: str) -> str:
     """What ``--precision`` resolves to on this CPU (the restorer's rule)."""
-    from daguerre.infer.device import cpu_has_amx, resolve_precision
+    from daguerre.infer.device import cpu_has_fast_bf16, resolve_precision
 
-    dtype = resolve_precision("cpu", precision, bf16_on_amx=True)
+    dtype = resolve_precision("cpu", precision, bf16_where_fast=True)
     name = "float32" if dtype is None else str(dtype).removeprefix("torch.")
-    return f"{name} autocast (CPU AMX: {'yes' if cpu_has_amx() else 'no'})"
+    return f"{name} autocast (CPU native bf16: {'yes' if cpu_has_fast_bf16() else 'no'})"
 
 
 def report(args: argparse.Namespace, model: str, description: str) -> None:
@@ -335,7 +335,7 @@ def main() -> None:
     parser.add_argument("--ensemble", type=int, default=1, choices=[1, 2, 4, 8],
                         help="flipped copies averaged (RestoreOptions.ensemble)")  # fmt: skip
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                        help="RestoreOptions.precision (auto: bf16 on a CPU with AMX)")  # fmt: skip
+                        help="RestoreOptions.precision (auto: bf16 on bf16 CPUs)")  # fmt: skip
     parser.add_argument("--fusion", default="auto", choices=["auto", "off"],
                         help="RestoreOptions.fusion (print tone + digital detail)")  # fmt: skip
     parser.add_argument("--child", type=float, help=argparse.SUPPRESS)

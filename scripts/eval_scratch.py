@@ -10,6 +10,7 @@
 
 Usage: python scripts/eval_scratch.py --clean ../shared/data/clean/val [--limit 40] [--max-side 512]
 
+``--scales 1,1.5`` runs the detector at those input scales (default: its own).
 ``--thresholds 0.3,0.5,0.7`` also prints detection scores and ``aged`` PSNR with ``auto`` at
 other probability thresholds (choose one on ``clean/train`` photos, never on the photos you
 report); ``--detect-only`` skips parts 2 and 3.
@@ -70,6 +71,9 @@ def main() -> None:
     )
     parser.add_argument("--thresholds", default="", help="extra thresholds, e.g. 0.3,0.7")
     parser.add_argument("--detect-only", action="store_true")
+    parser.add_argument(
+        "--scales", default="", help="detector input scales, e.g. 1,1.5; default: its own"
+    )
     args = parser.parse_args()
     if args.threshold is None:
         args.threshold = detect_threshold(DetectOptions(model=args.detector))
@@ -84,7 +88,8 @@ def main() -> None:
     inside = {"ours": [], "telea": [], "input": []}
     aged = {"auto": [], "off": [], "true_mask": [], "input": []}
     aged_by: dict[float, list[float]] = {t: [] for t in restore_sweep}
-    detect = DetectOptions(model=args.detector, dilate=0)
+    scales = tuple(float(s) for s in args.scales.split(",") if s) or None
+    detect = DetectOptions(model=args.detector, dilate=0, scales=scales)
     restore = RestoreOptions(model=args.model)
     for path in paths[: args.limit]:
         clean = fit_max_side(read_image(path).rgb, args.max_side)
@@ -110,7 +115,7 @@ def main() -> None:
         gen = torch.Generator().manual_seed(image_seed(args.seed + 1, path.stem))
         old = run(op, clean[None], gen)
         target = apply_to_target(op, clean[None], old.params)[0]
-        prob = detect_defects(old.image[0], DetectOptions(model=args.detector))
+        prob = detect_defects(old.image[0], DetectOptions(model=args.detector, scales=scales))
         for t in restore_sweep:
             mask = defect_mask(prob, t, 2)
             score = float(psnr(restore_tensor(old.image[0], restore, mask=mask), target))

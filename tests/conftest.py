@@ -55,10 +55,11 @@ def niqe_params() -> None:
 
 @pytest.fixture(autouse=True)
 def _fp32_on_every_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run in float32 whatever the CPU: hide AMX, which would turn on bf16 autocast.
+    """Run in float32 whatever the CPU: hide native bf16 (AMX, AVX512-BF16), which would
+    turn on bf16 autocast.
 
-    A test about the AMX path sets ``daguerre.infer.device.cpu_has_amx`` itself.
+    A test about the bf16 path sets ``daguerre.infer.device.cpu_has_fast_bf16`` itself.
     """
     from daguerre.infer import device
 
-    monkeypatch.setattr(device, "cpu_has_amx", lambda: False)
+    monkeypatch.setattr(device, "cpu_has_fast_bf16", lambda: False)

@@ -74,3 +74,19 @@ def test_bad_model_is_a_usage_error(tmp_path: Path) -> None:
     restorer = save_identity_model(tmp_path / "restorer")
     result = _detect(tmp_path / "in", "-o", tmp_path / "out", "--model", restorer)
     assert result.exit_code == 2 and "not a scratch detector" in result.output
+
+
+def test_scales_option_changes_the_mask_and_bad_scales_are_usage_errors(
+    tmp_path: Path, detector: str
+) -> None:
+    photo = write_image(tmp_path / "photo.png", torch.rand(3, 40, 56))
+    plain = _detect(photo, "-o", tmp_path / "one", "--model", detector)
+    multi = _detect(photo, "-o", tmp_path / "two", "--model", detector, "--scales", "1,1.5")
+    assert plain.exit_code == 0 and multi.exit_code == 0, multi.output
+    one = read_image(tmp_path / "one" / "photo.png").rgb
+    two = read_image(tmp_path / "two" / "photo.png").rgb
+    assert one.shape == two.shape and not torch.equal(one, two)
+    for bad in ["1,x", "1,1", "9"]:
+        result = _detect(photo, "-o", tmp_path / "bad", "--model", detector, "--scales", bad)
+        assert result.exit_code == 2 and "--scales" in result.output, bad
+        assert "Traceback" not in result.output and not (tmp_path / "bad").exists()

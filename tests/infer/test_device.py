@@ -1,4 +1,5 @@
 import logging
+from pathlib import Path
 
 import pytest
 import torch
@@ -6,6 +7,9 @@ import torch
 from daguerre.errors import DaguerreError, UnknownNameError
 from daguerre.infer import device as device_module
 from daguerre.infer.device import resolve_device, resolve_precision, set_threads
+
+# conftest hides native bf16 from every test; these tests check the real query
+REAL_FAST_BF16 = device_module.cpu_has_fast_bf16
 
 
 @pytest.fixture
@@ -53,18 +57,33 @@ def test_unknown_device_lists_choices(name):
 
 
 @pytest.mark.parametrize("amx", [False, True])
-def test_bf16_on_amx_is_opt_in(monkeypatch: pytest.MonkeyPatch, amx: bool) -> None:
-    monkeypatch.setattr(device_module, "cpu_has_amx", lambda: amx)
-    assert resolve_precision("cpu", bf16_on_amx=True) is (torch.bfloat16 if amx else None)
+def test_bf16_where_fast_is_opt_in(monkeypatch: pytest.MonkeyPatch, amx: bool) -> None:
+    monkeypatch.setattr(device_module, "cpu_has_fast_bf16", lambda: amx)
+    assert resolve_precision("cpu", bf16_where_fast=True) is (torch.bfloat16 if amx else None)
     assert resolve_precision("cpu") is None  # callers that did not opt in stay fp32
-    assert resolve_precision("cpu", "fp32", bf16_on_amx=True) is None  # explicit choice wins
-    assert resolve_precision("cuda", bf16_on_amx=True) is torch.float16
-    assert resolve_precision("mps", bf16_on_amx=True) is None
+    assert resolve_precision("cpu", "fp32", bf16_where_fast=True) is None  # explicit choice wins
+    assert resolve_precision("cuda", bf16_where_fast=True) is torch.float16
+    assert resolve_precision("mps", bf16_where_fast=True) is None
 
 
-def test_cpu_has_amx_without_the_query(monkeypatch):
+@pytest.mark.parametrize("flags", [set(), {"avx512f", "avx512_bf16"}])
+def test_cpu_has_fast_bf16_without_the_amx_query(monkeypatch, flags):
     monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
-    assert device_module.cpu_has_amx() is False
+    monkeypatch.setattr(device_module, "_cpu_flags", lambda: flags)
+    assert REAL_FAST_BF16() is ("avx512_bf16" in flags)
+
+
+def test_amx_counts_as_fast_bf16(monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    monkeypatch.setattr(device_module, "_cpu_flags", lambda: set())
+    assert REAL_FAST_BF16() is True
+
+
+def test_cpu_flags_are_read_from_cpuinfo():
+    flags = device_module._cpu_flags()
+    assert isinstance(flags, set)
+    if Path("/proc/cpuinfo").is_file():
+        assert {"fpu", "sse2"} & flags or not flags  # x86 lists these; other CPUs list others
 
 
 def test_precision_on_cpu(caplog):

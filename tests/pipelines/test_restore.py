@@ -211,7 +211,7 @@ def test_bf16_restoration_stays_close_to_fp32(
 
     rgb = torch.rand(3, 40, 56, generator=torch.Generator().manual_seed(3))
     fp32 = restore_tensor(rgb, RestoreOptions(model=random_model))
-    monkeypatch.setattr(device, "cpu_has_amx", lambda: True)
+    monkeypatch.setattr(device, "cpu_has_fast_bf16", lambda: True)
     bf16 = restore_tensor(rgb, RestoreOptions(model=random_model))
     assert bf16.dtype == torch.float32 and bf16.shape == rgb.shape
     assert 0 < float((bf16 - fp32).abs().max()) < 0.02  # bf16 did run, and barely moved it

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import numpy as np
@@ -216,3 +217,47 @@ def test_restoring_takes_the_detectors_inpainting_threshold(tmp_path: Path) -> N
         "auto", rgb, options=DetectOptions(model=both, for_restore=True, dilate=0)
     )
     assert auto is not None and torch.equal(auto, (prob > 0.8).float())
+
+
+# --- several input scales -----------------------------------------------------------------
+
+
+def test_detector_scales_come_from_its_config(tmp_path: Path) -> None:
+    multi = str(save_detector_model(tmp_path / "multi", extra={"scales": [1.0, 1.5]}))
+    single = str(save_detector_model(tmp_path / "single"))
+    assert load_detector(multi, "cpu").scales == (1.0, 1.5)
+    assert load_detector(single, "cpu").scales == (1.0,)
+    rgb = _image(3, 40, 56, seed=7)
+    own = detect_defects(rgb, DetectOptions(model=multi, tile=0))
+    forced = detect_defects(rgb, DetectOptions(model=single, tile=0, scales=(1.0, 1.5)))
+    plain = detect_defects(rgb, DetectOptions(model=multi, tile=0, scales=(1.0,)))
+    assert torch.allclose(own, forced, atol=1e-6)  # same weights, same scales
+    assert (own - plain).abs().max() > 0.05  # the enlarged pass changes the answer
+
+
+def test_multiscale_detection_is_tiled_without_seams(tmp_path: Path) -> None:
+    multi = str(save_detector_model(tmp_path / "multi", extra={"scales": [1.0, 1.5]}))
+    rgb = _image(3, 72, 96, seed=8)
+    whole = detect_defects(rgb, DetectOptions(model=multi, tile=0))
+    tiled = detect_defects(rgb, DetectOptions(model=multi, tile=48, overlap=24))
+    assert whole.shape == tiled.shape == (1, 72, 96)
+    assert (whole - tiled).abs().mean() < 0.01 and (whole - tiled).abs().max() < 0.1
+
+
+@pytest.mark.parametrize("bad", [1.5, [], [1.0, 9.0], ["x"]])
+def test_bad_config_scales_are_refused(tmp_path: Path, bad: object) -> None:
+    from daguerre.errors import CheckpointMismatchError
+
+    folder = tmp_path / "bad"
+    save_detector_model(folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["extra"]["scales"] = bad
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointMismatchError, match="extra.scales"):
+        load_detector(str(folder), "cpu")
+
+
+def test_option_scales_are_validated() -> None:
+    assert DetectOptions(scales=(1, 1.5)).scales == (1.0, 1.5)
+    with pytest.raises(ValueError, match="distinct"):
+        DetectOptions(scales=(1.0, 1.0))

@@ -18,5 +18,5 @@ def test_mixed_precision_by_device(
     from daguerre.infer import device
     from daguerre.train.loop import mixed_precision
 
-    monkeypatch.setattr(device, "cpu_has_amx", lambda: amx)
+    monkeypatch.setattr(device, "cpu_has_fast_bf16", lambda: amx)
     assert mixed_precision(torch.device(kind), wanted) == expected

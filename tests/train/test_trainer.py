@@ -103,7 +103,7 @@ def test_cpu_mixed_precision_is_bf16_only_with_amx(
 ) -> None:
     from daguerre.infer import device
 
-    monkeypatch.setattr(device, "cpu_has_amx", lambda: amx)
+    monkeypatch.setattr(device, "cpu_has_fast_bf16", lambda: amx)
     trainer = RestoreTrainer(tiny_config(steps=2), tmp_path, device=CPU)
     assert trainer.amp is amx
     assert not trainer.scaler_g.is_enabled()  # bf16 needs no loss scaling

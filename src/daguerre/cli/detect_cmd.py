@@ -51,6 +51,14 @@ OverlayOpt = Annotated[
 ModelOpt = Annotated[
     str, typer.Option("--model", help="Shipped detector name or a model folder (runs/x/best).")
 ]
+ScalesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scales",
+        help="Input scales whose answers are averaged, e.g. 1,1.5 (default: the detector's "
+        "own; its thresholds are calibrated for those).",
+    ),
+]
 ThreadsOpt = Annotated[
     int, typer.Option("--threads", min=0, help="CPU threads for torch; 0 = torch's default.")
 ]
@@ -66,6 +74,7 @@ def detect(
     dilate: DilateOpt = 2,
     overlay: OverlayOpt = False,
     model: ModelOpt = "scratch",
+    scales: ScalesOpt = None,
     tile: TileOpt = 512,
     overlap: OverlapOpt = 32,
     device: DeviceOpt = "auto",
@@ -90,9 +99,13 @@ def detect(
     if threads:
         set_threads(threads)
     try:
+        factors = _parse_scales(scales)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="'--scales'") from None
+    try:
         options = DetectOptions(
             model=model, threshold=threshold, dilate=dilate, tile=tile, overlap=overlap,
-            device=device, precision=precision.value,
+            device=device, precision=precision.value, scales=factors,
         )  # fmt: skip
     except (DaguerreError, ValueError) as err:
         raise typer.BadParameter(str(err), param_hint="'--tile'/'--overlap'") from None
@@ -112,6 +125,23 @@ def detect(
         label="detect",
     )
     exit_with(report)
+
+
+def _parse_scales(text: str | None) -> tuple[float, ...] | None:
+    """``"1,1.5"`` -> ``(1.0, 1.5)``; ``None`` -> ``None`` (the detector's own scales).
+
+    Raises:
+        ValueError: not a comma-separated list of distinct factors in [0.25, 4].
+    """
+    from daguerre.infer.multiscale import check_scales
+
+    if text is None:
+        return None
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"expected factors such as 1,1.5; got '{text}'") from None
+    return check_scales(values)
 
 
 def tint(rgb: Tensor, mask: Tensor) -> Tensor:

@@ -22,8 +22,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from daguerre.errors import DaguerreError
+from daguerre.errors import CheckpointMismatchError, DaguerreError
 from daguerre.infer import TileConfig, resolve_device, resolve_precision, run_tiled
+from daguerre.infer.multiscale import ScaleEnsemble, check_scales, is_identity
 from daguerre.pipelines.convert import LUMA
 
 DEFAULT_DETECTOR = "scratch"
@@ -45,6 +46,10 @@ class DetectOptions:
             usually stricter than the F1 threshold).
         dilate: grow the hard mask by this many pixels (covers the soft edges of thin
             scratches, which the restorer must inpaint too).
+        scales: input scales whose logits are averaged (:class:`~daguerre.infer.multiscale.
+            ScaleEnsemble`), e.g. ``(1.0, 1.5)``; ``None`` takes the detector's own
+            (``extra.scales`` in its ``config.json``; ``(1.0,)`` if absent). Thresholds are
+            calibrated for the detector's own scales.
         tile: tile side in pixels (0 = whole image at once).
         overlap: pixels shared by neighbouring tiles (blended).
         device: "auto", "cpu", "cuda", "cuda:1", "mps".
@@ -59,6 +64,7 @@ class DetectOptions:
     threshold: float | None = None
     for_restore: bool = False
     dilate: int = 2
+    scales: tuple[float, ...] | None = None
     tile: int = 512
     overlap: int = 32
     device: str = "auto"
@@ -69,6 +75,8 @@ class DetectOptions:
             raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
         if self.dilate < 0:
             raise ValueError(f"dilate must be >= 0 pixels, got {self.dilate}")
+        if self.scales is not None:
+            object.__setattr__(self, "scales", check_scales(self.scales))
         self.tiles()  # validates tile/overlap early (ConfigError)
 
     def tiles(self) -> TileConfig:
@@ -87,6 +95,7 @@ class LoadedDetector:
     pad_multiple: int
     threshold: float  # calibrated damage threshold (config ``extra.threshold``, else 0.5)
     restore_threshold: float  # for inpainting (``extra.restore_threshold``, else ``threshold``)
+    scales: tuple[float, ...] = (1.0,)  # input scales averaged (config ``extra.scales``)
 
 
 def detect_threshold(options: DetectOptions) -> float:
@@ -106,6 +115,8 @@ def load_detector(model: str, device: str) -> LoadedDetector:
 
     Raises:
         CheckpointNotFoundError: no such shipped model or folder.
+        CheckpointMismatchError: ``extra.scales`` is not a list of distinct factors in
+            [0.25, 4].
         DaguerreError: the model is not a scratch detector (e.g. a restoration model).
     """
     from daguerre.weights import load_model
@@ -115,8 +126,15 @@ def load_detector(model: str, device: str) -> LoadedDetector:
         raise DaguerreError(f"model '{model}' is a {config.kind} model, not a scratch detector")
     threshold = float(config.extra.get("threshold", 0.5))
     restore_threshold = float(config.extra.get("restore_threshold", threshold))
+    raw_scales = config.extra.get("scales", [1.0])
+    try:
+        if not isinstance(raw_scales, list):
+            raise ValueError(f"expected a list such as [1.0, 1.5], got {raw_scales!r}")
+        scales = check_scales(raw_scales)
+    except (TypeError, ValueError) as err:
+        raise CheckpointMismatchError(f"detector '{model}': extra.scales: {err}") from None
     net = net.to(torch.device(device)).eval()
-    return LoadedDetector(net, config.pad_multiple, threshold, restore_threshold)
+    return LoadedDetector(net, config.pad_multiple, threshold, restore_threshold, scales)
 
 
 def _pad_to_min(x: torch.Tensor, side: int) -> torch.Tensor:
@@ -140,7 +158,8 @@ def detect_defects(
 
     The detector runs tile by tile with feathered overlaps (its logits are blended, then the
     sigmoid is applied), so the result does not depend on the tiling beyond float rounding
-    when ``overlap`` covers the network's context.
+    when ``overlap`` covers the network's context. With several ``scales`` every tile is also
+    run enlarged (or shrunk) and the logits averaged, still tile by tile.
 
     Args:
         rgb: ``(3,H,W)`` or ``(B,3,H,W)`` float32 in [0, 1].
@@ -156,9 +175,13 @@ def detect_defects(
     options = options or DetectOptions()
     device = resolve_device(options.device)
     loaded = load_detector(str(options.model), str(device))
+    scales = options.scales if options.scales is not None else loaded.scales
+    net = loaded.net
+    if not is_identity(scales):
+        net = ScaleEnsemble(net, scales, loaded.pad_multiple)
     h, w = rgb.shape[-2:]
     logits = run_tiled(
-        loaded.net,
+        net,
         _pad_to_min(rgb, 2 * loaded.pad_multiple),
         options.tiles(),
         pad_multiple=loaded.pad_multiple,

@@ -101,7 +101,7 @@ class TrainConfig:
     val_every: int = 1000
     checkpoint_minutes: float = 5.0
     keep_checkpoints: int = 2
-    amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on a CPU with AMX, else off
+    amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on a CPU with native bf16, else off
     backbone: str = ""  # path to MobileNetV2 weights; "" = search the usual places
     init: str = ""  # start the generator (and its EMA) from a model folder or shipped name
     # layers the init weights may lack (added to the trained network, e.g. ["refine."] for
