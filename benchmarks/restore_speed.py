@@ -122,7 +122,7 @@ def flops_per_pixel(model: str, *, scratches: bool = False) -> tuple[float, int]
     """
     if scratches:
         restore, pad_multiple = flops_per_pixel(model)
-        return restore + flops_per_pixel("scratch")[0], pad_multiple
+        return restore + detector_flops_per_pixel(), pad_multiple
     from torch.utils.flop_counter import FlopCounterMode
 
     from daguerre.weights import load_model
@@ -140,7 +140,15 @@ def route_flops_per_pixel(row: dict[str, Any], *, scratches: bool) -> float:
     cost = flops_per_pixel(str(row["route"]))[0]
     if row.get("detail"):
         cost = flops_per_pixel(str(row["detail"]))[0] + cost * float(row["scale"]) ** 2
-    return cost + (flops_per_pixel("scratch")[0] if scratches else 0.0)
+    return cost + (detector_flops_per_pixel() if scratches else 0.0)
+
+
+def detector_flops_per_pixel() -> float:
+    """The shipped detector's FLOPs per photo pixel: its own times the sum of its scales²."""
+    from daguerre.pipelines.scratches import load_detector
+
+    scales = load_detector("scratch", "cpu").scales
+    return flops_per_pixel("scratch")[0] * sum(s * s for s in scales)
 
 
 def tiled_pixels(height: int, width: int, tile: int, overlap: int, pad_multiple: int) -> int:

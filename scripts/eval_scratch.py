@@ -71,6 +71,7 @@ def main() -> None:
     )
     parser.add_argument("--thresholds", default="", help="extra thresholds, e.g. 0.3,0.7")
     parser.add_argument("--detect-only", action="store_true")
+    parser.add_argument("--precision", default="auto", help="detector: auto, fp32 or bf16")
     parser.add_argument(
         "--scales", default="", help="detector input scales, e.g. 1,1.5; default: its own"
     )
@@ -89,7 +90,7 @@ def main() -> None:
     aged = {"auto": [], "off": [], "true_mask": [], "input": []}
     aged_by: dict[float, list[float]] = {t: [] for t in restore_sweep}
     scales = tuple(float(s) for s in args.scales.split(",") if s) or None
-    detect = DetectOptions(model=args.detector, dilate=0, scales=scales)
+    detect = DetectOptions(model=args.detector, dilate=0, scales=scales, precision=args.precision)
     restore = RestoreOptions(model=args.model)
     for path in paths[: args.limit]:
         clean = fit_max_side(read_image(path).rgb, args.max_side)
@@ -115,7 +116,10 @@ def main() -> None:
         gen = torch.Generator().manual_seed(image_seed(args.seed + 1, path.stem))
         old = run(op, clean[None], gen)
         target = apply_to_target(op, clean[None], old.params)[0]
-        prob = detect_defects(old.image[0], DetectOptions(model=args.detector, scales=scales))
+        prob = detect_defects(
+            old.image[0],
+            DetectOptions(model=args.detector, scales=scales, precision=args.precision),
+        )
         for t in restore_sweep:
             mask = defect_mask(prob, t, 2)
             score = float(psnr(restore_tensor(old.image[0], restore, mask=mask), target))

@@ -50,12 +50,14 @@ def test_outputs_are_averaged_over_padded_scales() -> None:
 @pytest.mark.parametrize("size", [(41, 53), (18, 64), (64, 64)])
 def test_a_pointwise_network_barely_changes(size: tuple[int, int]) -> None:
     net = nn.Conv2d(3, 1, 1)
-    x = _smooth(*size)
     with torch.no_grad():
+        net.weight.fill_(1 / 3)  # the channel mean, in [0, 1]
+        net.bias.zero_()
+        x = _smooth(*size)
         single = net(x)
         multi = ScaleEnsemble(net, [0.5, 1.0, 1.5, 2.0], pad_multiple=8)(x)
     assert multi.shape == single.shape
-    assert (multi - single).abs().max() < 0.02 * single.abs().max() + 1e-3
+    assert (multi - single).abs().max() < 0.01  # resampling error only (measured <= 0.008)
 
 
 def test_enlarged_inputs_stay_in_range() -> None:

@@ -91,7 +91,7 @@ SeedOpt = Annotated[
 
 
 class Precision(enum.StrEnum):
-    """Numeric precision of inference (auto: fp16 on CUDA; restore also bf16 on bf16 CPUs)."""
+    """Numeric precision of inference (auto: fp16 on CUDA; restore/detect bf16 on bf16 CPUs)."""
 
     auto = "auto"
     fp32 = "fp32"
@@ -107,9 +107,9 @@ PrecisionOpt = Annotated[
     Precision,
     typer.Option(
         "--precision",
-        help="Inference precision. auto: fp16 on CUDA; for restore also bf16 on a CPU with "
-        "native bf16, AMX or AVX512-BF16 (1.3-1.7x faster, same PSNR); fp32 elsewhere. "
-        "fp16 needs a GPU.",
+        help="Inference precision. auto: fp16 on CUDA; for restore and detect also bf16 on a "
+        "CPU with native bf16, AMX or AVX512-BF16 (1.3-1.7x faster, same PSNR and F1); fp32 "
+        "elsewhere. fp16 needs a GPU.",
         case_sensitive=False,
     ),
 ]
