@@ -1,7 +1,7 @@
 """Render the contact sheets committed under docs/ (labels, grids, thumbnails).
 
 Usage:
-    python scripts/sheets.py degrade|scratches|vintage|tone|experts OUT.png
+    python scripts/sheets.py degrade|scratches|detection|vintage|tone|experts OUT.png
 """
 
 from __future__ import annotations
@@ -121,6 +121,41 @@ def scratch_sheet(out: Path, width: int = 300, detector: str = "scratch") -> Non
     save_small(ragged_grid(rows, header, width), out)
 
 
+DETECTION_PHOTOS = [
+    "cset14__coastguard.png",
+    "mcmaster18__3.tif",
+    "val__103070.jpg",
+    "cset14__monarch.png",
+]
+
+
+def detection_sheet(out: Path, width: int = 300, detector: str = "scratch") -> None:
+    """Held-out synthetic damage as ``eval_scratch.py`` draws it (``scratches-only``, 384 px,
+    seed 0): damaged photo | the detector's mask scored against the engine's (green = found,
+    red = missed, blue = falsely marked), with each photo's pixel F1."""
+    from daguerre.metrics.evaluate import fit_max_side, image_seed
+    from daguerre.pipelines.scratches import DetectOptions, detect_defects, detect_threshold
+
+    options = DetectOptions(model=detector, dilate=0)
+    threshold = detect_threshold(options)
+    rows = []
+    for name in DETECTION_PHOTOS:
+        clean = fit_max_side(read_image(SHARED / "clean" / "val" / name).rgb, 384)
+        stem = Path(name).stem
+        gen = torch.Generator().manual_seed(image_seed(0, stem))
+        hit = run(build_preset("scratches-only"), clean[None], gen)
+        truth = hit.mask[0, 0] > 0.25
+        found = detect_defects(hit.image[0], options)[0] > threshold
+        scored = hit.image[0] * 0.45
+        for channel, where in ((1, truth & found), (0, truth & ~found), (2, found & ~truth)):
+            scored[channel][where] = 1.0
+        f1 = 2 * float((truth & found).sum()) / max(float(truth.sum() + found.sum()), 1.0)
+        label = f"{stem.split('__')[-1][:10]} F1 {f1:.2f}"
+        rows.append((label, [fit(hit.image[0], width), fit(scored, width)]))
+    header = ["scratches-only (held out)", f"found / missed / false (threshold {threshold})"]
+    save_small(ragged_grid(rows, header, width), out)
+
+
 VINTAGE_SCANS = [
     "1850Geography.jpg",
     "1860Girls.jpg",
@@ -231,17 +266,22 @@ def ragged_grid(
 def main() -> None:
     """Command line entry."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("kind", choices=["degrade", "scratches", "vintage", "tone", "experts"])
+    kinds = ["degrade", "scratches", "detection", "vintage", "tone", "experts"]
+    parser.add_argument("kind", choices=kinds)
     parser.add_argument("out", type=Path)
     parser.add_argument(
         "--reverse", type=Path, default=Path("runs/style-vintage/reverse"), help="vintage only"
     )
-    parser.add_argument("--detector", default="scratch", help="scratches: model name or folder")
+    parser.add_argument(
+        "--detector", default="scratch", help="scratches, detection: model name or folder"
+    )
     args = parser.parse_args()
     if args.kind == "degrade":
         degrade_sheet(args.out)
     elif args.kind == "scratches":
         scratch_sheet(args.out, detector=args.detector)
+    elif args.kind == "detection":
+        detection_sheet(args.out, detector=args.detector)
     elif args.kind == "vintage":
         vintage_sheet(args.out, args.reverse)
     elif args.kind == "tone":
