@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from daguerre.errors import DaguerreError, TileOOMError
-from daguerre.infer.engine import _pad_to_multiple, is_out_of_memory, run_tiled
+from daguerre.infer.engine import is_out_of_memory, pad_to_multiple, run_tiled
 from daguerre.infer.tiling import TileConfig, plan_tiles
 
 
@@ -109,14 +109,14 @@ def test_pad_multiple_is_honoured_and_cropped_back():
 
 def test_padding_reflects_or_replicates():
     x = torch.arange(12.0).reshape(1, 1, 3, 4)
-    padded = _pad_to_multiple(x, 4)
+    padded = pad_to_multiple(x, 4)
     assert padded.shape == (1, 1, 4, 4)
     assert torch.equal(padded[0, 0, 3], x[0, 0, 1])  # reflected row
     tiny = torch.arange(2.0).reshape(1, 1, 1, 2)
-    padded = _pad_to_multiple(tiny, 4)
+    padded = pad_to_multiple(tiny, 4)
     assert padded.shape == (1, 1, 4, 4)
     assert torch.equal(padded[0, 0, :, 3], torch.ones(4))  # replicated
-    assert _pad_to_multiple(x, 1) is x
+    assert pad_to_multiple(x, 1) is x
 
 
 @pytest.mark.parametrize(("tile", "overlap"), [(16, 4), (0, 4), (20, 6)])

@@ -133,15 +133,15 @@ def resolve_precision(
     """Pick the autocast dtype for ``device``; ``None`` means plain float32.
 
     Half precision pays off on GPUs, so ``"auto"`` is fp16 on CUDA and fp32 elsewhere; with
-    ``bf16_where_fast`` it is also bf16 on a CPU with AMX (:func:`cpu_has_fast_bf16`). A request
-    the device cannot honour falls back to fp32 with a logged warning: fp16 on the CPU, bf16
-    on a GPU without bf16 support.
+    ``bf16_where_fast`` it is also bf16 on a CPU with native bf16 (:func:`cpu_has_fast_bf16`).
+    A request the device cannot honour falls back to fp32 with a logged warning: fp16 on the
+    CPU, bf16 on a GPU without bf16 support.
 
     Args:
         device: where the model runs.
         precision: ``"auto"``, ``"fp32"``, ``"fp16"`` or ``"bf16"``; case-insensitive.
         bf16_where_fast: the caller's network tolerates bf16 (a residual restorer: its output
-            moves about 0.001 RMS), so ``"auto"`` may take it where AMX makes it fast.
+            moves about 0.001 RMS), so ``"auto"`` may take it where the CPU runs it natively.
 
     Returns:
         ``torch.float16``, ``torch.bfloat16`` or ``None`` (float32), ready for

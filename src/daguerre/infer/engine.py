@@ -109,7 +109,7 @@ def _release_cached_memory(device: torch.device) -> None:
 # --- one pass over a plan -----------------------------------------------------------------
 
 
-def _pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
+def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
     """Pad bottom/right of ``(N,C,h,w)`` up to a multiple: reflect, or replicate if too small."""
     pad_h, pad_w = (-x.shape[-2]) % multiple, (-x.shape[-1]) % multiple
     if pad_h == 0 and pad_w == 0:
@@ -141,7 +141,7 @@ def _forward(model: Model, img: Tensor, group: list[Tile], job: _Job) -> Tensor:
     crops = torch.cat([img[:, :, t.y0 : t.y1, t.x0 : t.x1] for t in group])
     crops = crops.to(job.device, torch.float32)
     height, width = crops.shape[-2:]
-    padded = _pad_to_multiple(crops, job.pad_multiple)
+    padded = pad_to_multiple(crops, job.pad_multiple)
     autocast = (
         torch.autocast(device_type=job.device.type, dtype=job.autocast_dtype)
         if job.autocast_dtype is not None

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import torch.nn.functional as F
 from torch import nn
 
+from daguerre.infer.engine import pad_to_multiple
 from daguerre.types import Tensor
 
 MIN_SCALE, MAX_SCALE = 0.25, 4.0
@@ -71,12 +72,8 @@ class ScaleEnsemble(nn.Module):
     def _at_scale(self, x: Tensor, s: float, size: tuple[int, int]) -> Tensor:
         scaled = (max(1, round(size[0] * s)), max(1, round(size[1] * s)))
         y = x if scaled == size else _resize_image(x, scaled)
-        pad_h = (-scaled[0]) % self.pad_multiple
-        pad_w = (-scaled[1]) % self.pad_multiple
-        if pad_h or pad_w:
-            mode = "reflect" if pad_h < scaled[0] and pad_w < scaled[1] else "replicate"
-            y = F.pad(y, (0, pad_w, 0, pad_h), mode=mode)
-        out = self.net(y)[..., : scaled[0], : scaled[1]].float()
+        out = self.net(pad_to_multiple(y, self.pad_multiple))[..., : scaled[0], : scaled[1]]
+        out = out.float()
         if scaled == size:
             return out
         return F.interpolate(out, size=size, mode="bilinear", align_corners=False)

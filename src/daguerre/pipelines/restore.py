@@ -46,8 +46,8 @@ class RestoreOptions:
         tile: tile side in pixels (0 = whole image at once).
         overlap: pixels shared by neighbouring tiles (blended).
         device: "auto", "cpu", "cuda", "cuda:1", "mps".
-        precision: "auto" (fp16 on CUDA, bf16 on a CPU with native bf16, else fp32), "fp32", "fp16",
-            "bf16".
+        precision: "auto" (fp16 on CUDA, bf16 on a CPU with native bf16, else fp32), "fp32",
+            "fp16", "bf16".
         scratches: where the defect mask comes from when none is passed to
             :func:`restore_tensor`: "off", "auto" (the scratch detector) or a mask file
             (white = damaged); see :func:`daguerre.pipelines.scratches.resolve_scratch_mask`.
