@@ -90,10 +90,12 @@ def fit(rgb: torch.Tensor, width: int) -> Image.Image:
     return img.resize((width, max(1, round(img.height * width / img.width))), Image.LANCZOS)
 
 
-def scratch_sheet(out: Path, width: int = 300, detector: str = "scratch") -> None:
+def scratch_sheet(
+    out: Path, width: int = 300, detector: str = "scratch", model: str = "restore"
+) -> None:
     """Real scratched scans: input | detected mask | restored with scratches auto | without.
 
-    ``detector``: a shipped detector name or a model folder (to look at a candidate).
+    ``detector``, ``model``: shipped names or model folders (to look at candidates).
     """
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
     from daguerre.pipelines.scratches import (
@@ -108,8 +110,8 @@ def scratch_sheet(out: Path, width: int = 300, detector: str = "scratch") -> Non
     for name in SCRATCHED:
         rgb = read_image(SHARED / "old" / name).rgb
         mask = defect_mask(detect_defects(rgb, options), detect_threshold(options), 2)
-        fixed = restore_tensor(rgb, RestoreOptions(), mask=mask)
-        plain = restore_tensor(rgb, RestoreOptions())
+        fixed = restore_tensor(rgb, RestoreOptions(model=model), mask=mask)
+        plain = restore_tensor(rgb, RestoreOptions(model=model))
         panels = [
             fit(rgb, width),
             fit(mask.expand(3, -1, -1), width),
@@ -275,11 +277,12 @@ def main() -> None:
     parser.add_argument(
         "--detector", default="scratch", help="scratches, detection: model name or folder"
     )
+    parser.add_argument("--model", default="restore", help="scratches: restorer name or folder")
     args = parser.parse_args()
     if args.kind == "degrade":
         degrade_sheet(args.out)
     elif args.kind == "scratches":
-        scratch_sheet(args.out, detector=args.detector)
+        scratch_sheet(args.out, detector=args.detector, model=args.model)
     elif args.kind == "detection":
         detection_sheet(args.out, detector=args.detector)
     elif args.kind == "vintage":

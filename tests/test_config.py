@@ -32,3 +32,36 @@ def test_unknown_key_and_wrong_type_are_rejected() -> None:
         from_dict(Outer, {"inner": {"steps": 1.5}})
     with pytest.raises(ConfigError, match="key=value"):
         apply_overrides({}, ["no-equals-sign"])
+
+
+def _config_class(name: str) -> type:
+    """The config dataclass that ``daguerre train ...`` loads a ``configs/train`` file into."""
+    from daguerre.train.adain import AdaINTrainConfig
+    from daguerre.train.config import TrainConfig
+    from daguerre.train.cyclegan_task import CycleGANConfig
+    from daguerre.train.grade import GradeTrainConfig
+    from daguerre.train.kind import KindTrainConfig
+    from daguerre.train.scratch import ScratchTrainConfig
+
+    prefixes = {
+        "scratch": ScratchTrainConfig,
+        "kind": KindTrainConfig,
+        "grade": GradeTrainConfig,
+        "adain": AdaINTrainConfig,
+        "style": CycleGANConfig,
+        "restore": TrainConfig,
+        "debug": TrainConfig,
+    }
+    return next(cls for prefix, cls in prefixes.items() if name.startswith(prefix))
+
+
+def test_every_committed_training_config_loads_strictly() -> None:
+    from pathlib import Path
+
+    from daguerre.config import load_config
+
+    folder = Path(__file__).resolve().parents[1] / "configs" / "train"
+    files = sorted(folder.glob("*.yaml"))
+    assert len(files) > 20
+    for path in files:
+        load_config(_config_class(path.stem), path)  # raises ConfigError on a bad key or type

@@ -133,6 +133,23 @@ def test_init_starts_model_and_ema_from_a_saved_detector(tmp_path: Path) -> None
         ScratchTrainer(cfg, tmp_path / "wide", device=CPU)
 
 
+def test_init_new_layers_deepens_a_saved_detector(tmp_path: Path) -> None:
+    source = ScratchTrainer(tiny_config(steps=4), tmp_path / "src", device=CPU)
+    source.fit(FakeDefects(), _validator())
+    deeper = DetectorNetConfig(kwargs={**KW, "level_blocks": 2})
+    cfg = dataclasses.replace(
+        tiny_config(init=str(tmp_path / "src" / "best")), model=deeper
+    )
+    with pytest.raises(CheckpointMismatchError, match="level"):
+        ScratchTrainer(cfg, tmp_path / "strict", device=CPU)  # new layers must be named
+    cfg = dataclasses.replace(cfg, init_new_layers=("level.",))
+    tuned = ScratchTrainer(cfg, tmp_path / "deep", device=CPU)
+    best, _ = load_model(tmp_path / "src" / "best")
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(tuned.ema.shadow.eval()(x), best(x), atol=1e-6)
+
+
 def test_resume_is_exact(tmp_path: Path) -> None:
     straight = ScratchTrainer(tiny_config(steps=4), tmp_path / "a", device=CPU)
     straight.fit(FakeDefects(), None)

@@ -58,6 +58,7 @@ class DataConfig:
     val_crop: int = 256
     mask_channel: bool = False  # feed the defect mask as a 4th input channel (inpainting)
     mask_dropout: float = 0.3  # with mask_channel: probability that the mask input is zeroed
+    mask_noise: float = 0.0  # with mask_channel: share of detector-like masks (train.mask_noise)
 
 
 @dataclass(frozen=True)

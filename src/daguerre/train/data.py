@@ -30,6 +30,7 @@ from daguerre.degrade.presets import build_preset
 from daguerre.errors import ImageReadError
 from daguerre.io.discover import collect_inputs
 from daguerre.io.image import read_image
+from daguerre.train.mask_noise import noisy_mask
 from daguerre.types import Tensor
 
 __all__ = ["SyntheticPairs", "UnpairedImages", "random_crop", "sample_seed"]
@@ -180,6 +181,10 @@ class SyntheticPairs(Dataset[dict[str, Any]]):
         mask_dropout: if set, also return ``"mask_in"``: the hard defect mask (soft mask >
             0.25) for a generator with a mask input channel, zeroed with this probability so
             the network also learns to work without a mask.
+        mask_noise: with ``mask_dropout``, the probability that a kept ``"mask_in"`` is made
+            detector-like (misses and false marks, :func:`daguerre.train.mask_noise.
+            noisy_mask`); the target stays the clean photo, so the restorer learns to keep
+            clean content under a false mark.
 
     Raises:
         ImageReadError: no readable image under ``root``.
@@ -208,6 +213,7 @@ class SyntheticPairs(Dataset[dict[str, Any]]):
         max_side: int = 1024,
         return_params: bool = False,
         mask_dropout: float | None = None,
+        mask_noise: float = 0.0,
     ) -> None:
         assert crop > 0 and 0 < scale_range[0] <= scale_range[1], "need crop > 0, scales > 0"
         self.images = _ImageStore(root, max_side=max_side, cache=cache_images)  # type: ignore[arg-type]
@@ -218,6 +224,7 @@ class SyntheticPairs(Dataset[dict[str, Any]]):
         self.length = len(self.images) if length is None else length
         self.return_params = return_params
         self.mask_dropout = mask_dropout
+        self.mask_noise = mask_noise
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -244,7 +251,10 @@ class SyntheticPairs(Dataset[dict[str, Any]]):
         }
         if self.mask_dropout is not None:
             keep = float(torch.rand((), generator=gen) >= self.mask_dropout)
-            item["mask_in"] = (result.mask[0] > MASK_THRESHOLD).float() * keep
+            mask_in = (result.mask[0] > MASK_THRESHOLD).float()
+            if self.mask_noise > 0 and float(torch.rand((), generator=gen)) < self.mask_noise:
+                mask_in = noisy_mask(mask_in, clean, gen)
+            item["mask_in"] = mask_in * keep
         if self.return_params:
             item["params"] = json.dumps(describe(result.params))
         return item

@@ -62,6 +62,7 @@ def train_restore(
         seed=cfg.seed,
         length=10**12,  # the step sampler asks for global sample numbers; photos cycle
         mask_dropout=cfg.data.mask_dropout if cfg.data.mask_channel else None,
+        mask_noise=cfg.data.mask_noise if cfg.data.mask_channel else 0.0,
     )
     trainer = RestoreTrainer(cfg, run_dir, device=resolve_device(device), resume=resume)
     trainer.fit(dataset, build_validator(cfg) if trainer.dist.is_main else None)

@@ -92,6 +92,7 @@ class ScratchTrainConfig:
 
     seed: int = 0
     init: str = ""  # fine-tune: a model folder or shipped name whose weights start the run
+    init_new_layers: tuple[str, ...] = ()  # layers ``init`` lacks (added blocks keep their init)
     model: DetectorNetConfig = field(default_factory=DetectorNetConfig)
     loss: ScratchLossConfig = field(default_factory=ScratchLossConfig)
     data: ScratchDataConfig = field(default_factory=ScratchDataConfig)
@@ -252,7 +253,7 @@ class ScratchTrainer:
         from daguerre.weights.checkpoint import load_state_into
 
         path = model_dir(name_or_dir) / "model.safetensors"
-        load_state_into(self.model, path)
+        load_state_into(self.model, path, new_prefixes=tuple(self.cfg.init_new_layers))
         self.ema.shadow.load_state_dict(self.model.state_dict())
         log.info("detector initialised from %s", path)
 
