@@ -20,6 +20,7 @@ NAMES = [
     "restore-digital",
     "defects",
     "detector-mix",
+    "detector-mix2",
 ]
 
 
