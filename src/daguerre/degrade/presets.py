@@ -205,12 +205,13 @@ def detector_mix() -> Op:
 
 
 def detector_mix2() -> Op:
-    """``detector-mix`` with thick scratch bands oversampled: defects 50 %, scratches-only 35 %,
-    thick scratches (width multiplier 1.5-3) with dust sometimes 15 %.
+    """``detector-mix`` with thick scratch bands oversampled (a probe, not the shipped mix).
 
-    Thick translucent bands (wider than about 6 px) are the largest block of pixels the shipped
-    detector misses on ``scratches-only`` (15.3k of 37.7k missed pixels on 40 val photos), at
-    every input scale; this mix shows more of them.
+    Defects 50 %, scratches-only 35 %, thick scratches (width multiplier 1.5-3) with dust
+    sometimes 15 %. Thick translucent bands (wider than about 6 px) are the largest block of
+    pixels the shipped detector misses on ``scratches-only`` (15.3k of 37.7k missed pixels on
+    40 val photos), at every input scale; this mix shows more of them. It did not help
+    (``configs/train/scratch-thick.yaml``).
     """
     thick = Sequential([Scratches(count=(1, 6), width=(1.5, 3.0)), Maybe(Dust(), 0.5)])
     return OneOf([defects(), scratches_only(), thick], probs=(0.5, 0.35, 0.15))
