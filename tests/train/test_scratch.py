@@ -137,9 +137,7 @@ def test_init_new_layers_deepens_a_saved_detector(tmp_path: Path) -> None:
     source = ScratchTrainer(tiny_config(steps=4), tmp_path / "src", device=CPU)
     source.fit(FakeDefects(), _validator())
     deeper = DetectorNetConfig(kwargs={**KW, "level_blocks": 2})
-    cfg = dataclasses.replace(
-        tiny_config(init=str(tmp_path / "src" / "best")), model=deeper
-    )
+    cfg = dataclasses.replace(tiny_config(init=str(tmp_path / "src" / "best")), model=deeper)
     with pytest.raises(CheckpointMismatchError, match="level"):
         ScratchTrainer(cfg, tmp_path / "strict", device=CPU)  # new layers must be named
     cfg = dataclasses.replace(cfg, init_new_layers=("level.",))

@@ -69,9 +69,7 @@ class ScratchUNet(nn.Module):
         widths = [min(base_channels * 2**i, max_channels) for i in range(depth + 1)]
         self.stem = nn.Sequential(ConvAct(in_channels, widths[0]), ConvAct(widths[0], widths[0]))
         self.down = nn.ModuleList(ConvAct(widths[i], widths[i + 1], stride=2) for i in range(depth))
-        self.level = nn.ModuleList(
-            ResBlock(widths[i], zero_init=True) for i in range(level_blocks)
-        )
+        self.level = nn.ModuleList(ResBlock(widths[i], zero_init=True) for i in range(level_blocks))
         self.bottleneck = nn.Sequential(*(ResBlock(widths[-1]) for _ in range(bottleneck_blocks)))
         self.up = nn.ModuleList(UpConv(widths[i + 1], widths[i]) for i in reversed(range(depth)))
         self.merge = nn.ModuleList(
