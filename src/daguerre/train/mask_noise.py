@@ -25,6 +25,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from daguerre.degrade.base import uniform
+from daguerre.degrade.fields import luminance
 from daguerre.types import Tensor
 
 __all__ = ["noisy_mask"]
@@ -33,7 +35,7 @@ RIDGE_LEVEL = 0.08  # a pixel this much brighter than its 7x7 mean counts as a b
 
 
 def _u(gen: torch.Generator, low: float, high: float) -> float:
-    return low + (high - low) * float(torch.rand((), generator=gen))
+    return float(uniform(gen, 1, low, high))
 
 
 def smooth_field(gen: torch.Generator, height: int, width: int, cell: int = 24) -> Tensor:
@@ -44,9 +46,9 @@ def smooth_field(gen: torch.Generator, height: int, width: int, cell: int = 24) 
 
 def bright_ridges(clean: Tensor) -> Tensor:
     """``(3,H,W)`` float [0,1] -> ``(1,H,W)`` bool: pixels well above their 7x7 mean luminance."""
-    lum = (clean * clean.new_tensor([0.299, 0.587, 0.114]).view(3, 1, 1)).sum(0, keepdim=True)
-    local = F.avg_pool2d(F.pad(lum[None], (3, 3, 3, 3), mode="replicate"), 7, stride=1)[0]
-    return lum - local > RIDGE_LEVEL
+    lum = luminance(clean[None])
+    local = F.avg_pool2d(F.pad(lum, (3, 3, 3, 3), mode="replicate"), 7, stride=1)
+    return (lum - local > RIDGE_LEVEL)[0]
 
 
 def _strokes_and_specks(gen: torch.Generator, height: int, width: int) -> Tensor:
