@@ -4,7 +4,14 @@ import pytest
 import torch
 
 from daguerre.degrade.chain import apply_to_target, describe, replay, run
-from daguerre.degrade.presets import PRESET_DESCRIPTIONS, PRESETS, build_preset, preset_names
+from daguerre.degrade.presets import (
+    PRESET_DESCRIPTIONS,
+    PRESETS,
+    Op,
+    build_preset,
+    preset_names,
+    scratches_only,
+)
 from daguerre.errors import UnknownNameError
 from tests.degrade.contract import make_image
 
@@ -21,6 +28,9 @@ NAMES = [
     "defects",
     "detector-mix",
     "detector-mix2",
+    "detector-mix3",
+    "detector-mix4",
+    "detector-mix5",
 ]
 
 
@@ -89,3 +99,20 @@ def test_restore_digital_keeps_tone_and_leaves_some_photos_untouched() -> None:
     assert 1 <= sum(same) <= 16  # ~8 % undamaged samples
     # digital damage only: no fading or toning, so each photo's mean colour barely moves
     assert (result.image.mean((-2, -1)) - img.mean((-2, -1))).abs().median() < 0.03
+
+
+def _dark_share(preset: Op, seed: int) -> float:
+    """Share of the damaged pixels of mid-gray photos that the damage made darker."""
+    img = torch.full((12, 3, 64, 64), 0.5)
+    result = run(preset, img, torch.Generator().manual_seed(seed))
+    damaged = result.mask[:, 0] > 0.25
+    darker = (result.image - img).mean(1) < -0.05
+    return float((darker & damaged).sum() / damaged.sum().clamp_min(1))
+
+
+def test_scratches_only_polarity_follows_bright() -> None:
+    assert _dark_share(scratches_only(bright=1.0), 3) < 0.1  # a dust speck may be dark
+    assert _dark_share(scratches_only(bright=0.0), 3) > 0.5  # dust and creases stay light
+    assert _dark_share(build_preset("detector-mix4"), 4) > _dark_share(
+        build_preset("detector-mix3"), 4
+    )

@@ -7,7 +7,7 @@ import torch
 from typer.testing import CliRunner
 
 from daguerre.cli.app import app
-from daguerre.errors import CheckpointMismatchError
+from daguerre.errors import CheckpointMismatchError, ConfigError
 from daguerre.io.image import write_image
 from daguerre.train.checkpoints import checkpoint_dirs
 from daguerre.train.scratch import (
@@ -21,6 +21,7 @@ from daguerre.train.scratch import (
     build_mask_validator,
     mask_scores,
     segmentation_losses,
+    training_target,
 )
 from daguerre.weights.checkpoint import load_model
 
@@ -80,6 +81,20 @@ def test_mask_scores_count_pixels() -> None:
     assert scores["f1"] == pytest.approx(2 / 3)
     assert scores["iou"] == pytest.approx(0.5)
     assert mask_scores(torch.zeros(5), torch.zeros(5))["f1"] == 0.0
+
+
+def test_soft_targets_flip_at_the_label_threshold_and_steepen_with_width() -> None:
+    alpha = torch.linspace(0.0, 1.0, 101)
+    hard = training_target(alpha, ScratchLossConfig())
+    for width in (0.5, 0.2, 0.05):
+        soft = training_target(alpha, ScratchLossConfig(soft_target=True, soft_width=width))
+        assert torch.equal(soft > 0.5, hard > 0.5)  # same decision as the hard label
+        assert soft.min() == 0.0 and soft.max() == 1.0
+        assert bool((soft.diff() >= 0).all())  # monotone in alpha
+        ramp = (soft > 0) & (soft < 1)
+        assert float(ramp.float().sum()) / 100 == pytest.approx(width, abs=0.021)
+    with pytest.raises(ConfigError, match="soft_width"):
+        ScratchLossConfig(soft_target=True, soft_width=0.0)
 
 
 def test_losses_prefer_the_right_answer() -> None:

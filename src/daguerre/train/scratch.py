@@ -23,6 +23,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from daguerre.config import dump_config
+from daguerre.errors import ConfigError
 from daguerre.nn.factory import build_generator
 from daguerre.train import checkpoints, loop
 from daguerre.train.data import MASK_THRESHOLD
@@ -69,9 +70,15 @@ class ScratchLossConfig:
 
     pos_weight: float = 3.0  # damaged pixels are ~5 % of a crop; 3x lifts recall, keeps precision
     dice: float = 1.0  # overlap term: insensitive to the class ratio
-    # soft targets: clamp(alpha / (2 * 0.25), 0, 1), so probability 0.5 sits at the label's
-    # alpha 0.25 and faint damage is not a knife-edge 0/1 call (hard: alpha > 0.25)
+    # soft targets: a linear ramp in alpha that crosses 0.5 at the label's alpha 0.25, so faint
+    # damage is not a knife-edge 0/1 call (hard: alpha > 0.25); ``soft_width`` is the ramp's
+    # width in alpha: 0.5 gives clamp(alpha / 0.5, 0, 1), 0.2 goes from 0 at 0.15 to 1 at 0.35
     soft_target: bool = False
+    soft_width: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.soft_width <= 1.0:
+            raise ConfigError(f"loss.soft_width must be in (0, 1], got {self.soft_width}")
 
 
 @dataclass(frozen=True)
@@ -127,8 +134,8 @@ def segmentation_losses(
 def training_target(mask: torch.Tensor, cfg: ScratchLossConfig) -> torch.Tensor:
     """The detector's target from the engine's soft mask ``(B,1,H,W)`` in [0, 1].
 
-    Hard: ``mask > 0.25`` as {0, 1}. Soft: ``clamp(mask / 0.5, 0, 1)``, which crosses 0.5
-    exactly where the hard label flips.
+    Hard: ``mask > 0.25`` as {0, 1}. Soft: ``clamp((mask - 0.25) / soft_width + 0.5, 0, 1)``,
+    which crosses 0.5 exactly where the hard label flips (``soft_width=0.5``: ``mask / 0.5``).
 
     Example:
         >>> m = torch.tensor([0.0, 0.2, 0.3, 0.8])
@@ -136,9 +143,12 @@ def training_target(mask: torch.Tensor, cfg: ScratchLossConfig) -> torch.Tensor:
         [0.0, 0.0, 1.0, 1.0]
         >>> [round(v, 2) for v in training_target(m, ScratchLossConfig(soft_target=True)).tolist()]
         [0.0, 0.4, 0.6, 1.0]
+        >>> steep = ScratchLossConfig(soft_target=True, soft_width=0.2)
+        >>> [round(v, 2) for v in training_target(m, steep).tolist()]
+        [0.0, 0.25, 0.75, 1.0]
     """
     if cfg.soft_target:
-        return (mask / (2.0 * MASK_THRESHOLD)).clamp(0.0, 1.0)
+        return ((mask - MASK_THRESHOLD) / cfg.soft_width + 0.5).clamp(0.0, 1.0)
     return (mask > MASK_THRESHOLD).float()
 
 
