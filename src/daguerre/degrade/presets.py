@@ -204,7 +204,12 @@ def detector_mix() -> Op:
     (precision 0.28 on ``scratches-only``); the clean-photo half shows it sharp, unaged
     content next to the same kinds of scratches, dust and creases.
     """
-    return OneOf([defects(), scratches_only()], probs=(0.6, 0.4))
+    return _aged_or_clean(aged=0.6, bright=0.8)
+
+
+def _aged_or_clean(*, aged: float, bright: float) -> Op:
+    """``defects`` on aged prints with probability ``aged``, else ``scratches_only(bright)``."""
+    return OneOf([defects(), scratches_only(bright=bright)], probs=(aged, 1.0 - aged))
 
 
 def detector_mix2() -> Op:
@@ -227,7 +232,7 @@ def detector_mix3() -> Op:
     mix asks how much of the gap to it is the 60 % of aged prints in ``detector-mix``
     (``configs/train/scratch-clean70.yaml``).
     """
-    return OneOf([defects(), scratches_only()], probs=(0.3, 0.7))
+    return _aged_or_clean(aged=0.3, bright=0.8)
 
 
 def detector_mix4() -> Op:
@@ -239,7 +244,7 @@ def detector_mix4() -> Op:
     dark damage is about 10 % of the labelled pixels of ``scratches-only``, and the dark
     components hold a quarter of the pixels it misses on held-out photos.
     """
-    return OneOf([defects(), scratches_only(bright=0.5)], probs=(0.3, 0.7))
+    return _aged_or_clean(aged=0.3, bright=0.5)
 
 
 def detector_mix5() -> Op:
@@ -248,7 +253,7 @@ def detector_mix5() -> Op:
     ``detector-mix4`` found more dark scratches but, with aged prints cut to 30 %, less of the
     real scans' crack webs; this keeps the aged half at 60 % (``configs/train/scratch-dark2.yaml``).
     """
-    return OneOf([defects(), scratches_only(bright=0.5)], probs=(0.6, 0.4))
+    return _aged_or_clean(aged=0.6, bright=0.5)
 
 
 def colorfade() -> Op:
