@@ -9,6 +9,7 @@ from daguerre.degrade.presets import (
     PRESETS,
     Op,
     build_preset,
+    defects,
     preset_names,
     scratches_only,
 )
@@ -31,6 +32,7 @@ NAMES = [
     "detector-mix3",
     "detector-mix4",
     "detector-mix5",
+    "detector-mix6",
 ]
 
 
@@ -116,3 +118,13 @@ def test_scratches_only_polarity_follows_bright() -> None:
     assert _dark_share(build_preset("detector-mix4"), 4) > _dark_share(
         build_preset("detector-mix3"), 4
     )
+
+
+def test_defects_craquelure_adds_nets_and_keeps_the_rest_of_the_damage() -> None:
+    """The net is drawn after the other defects, so every mark they made is still there."""
+    img = make_image((6, 3, 64, 64), seed=2)
+    plain = run(defects(), img, torch.Generator().manual_seed(7))
+    netted = run(defects(craquelure=1.0), img, torch.Generator().manual_seed(7))
+    assert (netted.mask >= plain.mask - 1e-6).all()
+    added = (netted.mask > 0.25).sum((1, 2, 3)) - (plain.mask > 0.25).sum((1, 2, 3))
+    assert (added > 0).sum() >= 5  # a net on (nearly) every print; a tiny patch may miss

@@ -26,6 +26,7 @@ from daguerre.degrade.blur import GaussianBlur, RealESRGANBlur
 from daguerre.degrade.chain import Maybe, OneOf, Sequential, Shuffle
 from daguerre.degrade.color import Grayscale
 from daguerre.degrade.cracks import Cracks
+from daguerre.degrade.craquelure import Craquelure
 from daguerre.degrade.creases import Creases
 from daguerre.degrade.dust import Dust
 from daguerre.degrade.exposure import UnevenExposure
@@ -166,13 +167,17 @@ def scratches_only(bright: float = 0.8) -> Op:
     return Sequential([Scratches(bright=bright), Maybe(Dust(), 0.7), Maybe(Creases(), 0.2)])
 
 
-def defects() -> Op:
+def defects(craquelure: float = 0.0) -> Op:
     """Detector training: an aged print with defects on nearly every image (~98 %), scanned.
 
     The look comes from :func:`aged` so the detector learns defects on old-looking photos,
     grain and paper texture included, rather than on clean ones. Silvering, vignetting and
     uneven exposure carry no mask: the detector must learn to leave them alone.
+
+    ``craquelure``: probability of a cracked-emulsion net (:class:`Craquelure`) before the
+    scan; at 0 the op is left out, so the preset draws exactly the random stream it always did.
     """
+    net = [Maybe(Craquelure(), craquelure)] if craquelure > 0 else []
     return Sequential(
         [
             Maybe(Grayscale(), 0.6),
@@ -192,6 +197,7 @@ def defects() -> Op:
             Maybe(Tears(), 0.15),
             Maybe(Foxing(), 0.2),
             Maybe(WaterStains(), 0.15),
+            *net,
             *_scan(blur=1.0, noise=6.0, quality=(50, 95), p=0.6),
         ]
     )
@@ -207,9 +213,10 @@ def detector_mix() -> Op:
     return _aged_or_clean(aged=0.6, bright=0.8)
 
 
-def _aged_or_clean(*, aged: float, bright: float) -> Op:
-    """``defects`` on aged prints with probability ``aged``, else ``scratches_only(bright)``."""
-    return OneOf([defects(), scratches_only(bright=bright)], probs=(aged, 1.0 - aged))
+def _aged_or_clean(*, aged: float, bright: float, craquelure: float = 0.0) -> Op:
+    """Aged prints (``defects(craquelure)``) with probability ``aged``, else clean photos."""
+    prints = defects(craquelure=craquelure)
+    return OneOf([prints, scratches_only(bright=bright)], probs=(aged, 1.0 - aged))
 
 
 def detector_mix2() -> Op:
@@ -254,6 +261,17 @@ def detector_mix5() -> Op:
     real scans' crack webs; this keeps the aged half at 60 % (``configs/train/scratch-dark2.yaml``).
     """
     return _aged_or_clean(aged=0.6, bright=0.5)
+
+
+def detector_mix6() -> Op:
+    """``detector-mix`` with a cracked-emulsion net on 40 % of the aged prints.
+
+    The real scans' dense crack nets (``bopb__old_w_scratch__d``: closed polygonal cells of
+    bright hairlines) reach detector probabilities of only 0.3-0.8, under the inpainting
+    threshold, because ``Cracks`` draws open branching webs; :class:`Craquelure` draws the
+    closed net. Aged prints 60 %, clean photos with ``scratches-only`` 40 %, as before.
+    """
+    return _aged_or_clean(aged=0.6, bright=0.8, craquelure=0.4)
 
 
 def colorfade() -> Op:
@@ -328,6 +346,7 @@ PRESETS: dict[str, Callable[[], Op]] = {
     "detector-mix3": detector_mix3,
     "detector-mix4": detector_mix4,
     "detector-mix5": detector_mix5,
+    "detector-mix6": detector_mix6,
 }
 """Preset name -> factory of a fresh degradation."""
 
@@ -347,6 +366,7 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "detector-mix3": "detector-mix weighted to clean photos: defects 30%, scratches-only 70%",
     "detector-mix4": "detector-mix3 with half the clean photos' scratches dark",
     "detector-mix5": "detector-mix with half the clean photos' scratches dark",
+    "detector-mix6": "detector-mix with a cracked-emulsion net on 40% of the aged prints",
 }
 """One line per preset, for ``--help`` texts and logs."""
 
