@@ -93,7 +93,8 @@ def fit(rgb: torch.Tensor, width: int) -> Image.Image:
 def scratch_sheet(
     out: Path, width: int = 300, detector: str = "scratch", model: str = "restore"
 ) -> None:
-    """Real scratched scans: input | detected mask | restored with scratches auto | without.
+    """Real scratched scans: input | detected mask | restored with scratches auto | without |
+    auto at ``--scratch-threshold 0.3`` (finds fainter cracks, erases more).
 
     ``detector``, ``model``: shipped names or model folders (to look at candidates).
     """
@@ -112,16 +113,28 @@ def scratch_sheet(
         mask = defect_mask(detect_defects(rgb, options), detect_threshold(options), 2)
         fixed = restore_tensor(rgb, RestoreOptions(model=model), mask=mask)
         plain = restore_tensor(rgb, RestoreOptions(model=model))
+        low = RestoreOptions(
+            model=model, scratches="auto", scratch_model=detector, scratch_threshold=LOW_THRESHOLD
+        )
         panels = [
             fit(rgb, width),
             fit(mask.expand(3, -1, -1), width),
             fit(fixed, width),
             fit(plain, width),
+            fit(restore_tensor(rgb, low), width),
         ]
         rows.append((name.removeprefix("bopb__old_w_scratch__")[:14], panels))
-    header = ["input", "detected defects", "restore --scratches auto", "--scratches off"]
+    header = [
+        "input",
+        "detected defects",
+        "restore --scratches auto",
+        "--scratches off",
+        f"auto, --scratch-threshold {LOW_THRESHOLD}",
+    ]
     save_small(ragged_grid(rows, header, width), out)
 
+
+LOW_THRESHOLD = 0.3  # the sheet's last column: what a lower inpainting threshold does
 
 DETECTION_PHOTOS = [
     "cset14__coastguard.png",

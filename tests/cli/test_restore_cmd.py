@@ -153,12 +153,34 @@ def test_scratches_auto_equals_detect_then_mask_folder(
     assert torch.equal(auto, read_image(tmp_path / "dir" / "photo.png").rgb)
 
 
+def test_scratch_threshold_equals_detect_at_that_threshold(
+    tmp_path: Path, mask_model: str, detector: str
+) -> None:
+    photo = _photo(tmp_path / "in")
+    detect_args = ["detect", str(photo), "-o", str(tmp_path / "masks"), "--model", detector]
+    detected = runner.invoke(app, [*detect_args, "--threshold", "0.2"])
+    assert detected.exit_code == 0, detected.output
+    args = [photo, "--model", mask_model, "--scratch-model", detector]
+    auto = ["--scratches", "auto", "--scratch-threshold", 0.2]
+    assert _restore(*args, "-o", tmp_path / "auto", *auto).exit_code == 0
+    default = ["--scratches", "auto"]
+    assert _restore(*args, "-o", tmp_path / "default", *default).exit_code == 0
+    result = _restore(*args, "-o", tmp_path / "dir", "--scratches", tmp_path / "masks")
+    assert result.exit_code == 0, result.output
+    low = read_image(tmp_path / "auto" / "photo.png").rgb
+    assert torch.equal(low, read_image(tmp_path / "dir" / "photo.png").rgb)
+    assert not torch.equal(low, read_image(tmp_path / "default" / "photo.png").rgb)
+
+
 def test_scratches_usage_errors(tmp_path: Path, model: str, mask_model: str) -> None:
     photo = _photo(tmp_path)
     result = _restore(photo, "-o", tmp_path / "a", "--model", model, "--scratches", "auto")
     assert result.exit_code == 2 and "no mask input" in result.output
     result = _restore(photo, "-o", tmp_path / "b", "--model", mask_model, "--scratches", "nope")
     assert result.exit_code == 2 and "not off, auto" in result.output
+    threshold = ["--scratch-threshold", 0.3]
+    result = _restore(photo, "-o", tmp_path / "t", "--model", mask_model, *threshold)
+    assert result.exit_code == 2 and "needs --scratches auto" in result.output
     missing = ["--scratches", "auto", "--scratch-model", tmp_path / "none"]
     result = _restore(photo, "-o", tmp_path / "c", "--model", mask_model, *missing)
     assert result.exit_code == 2 and "scratch-model" in result.output

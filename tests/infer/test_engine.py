@@ -169,6 +169,23 @@ def test_progress_is_called_once_per_tile():
     assert calls == [(i, total) for i in range(1, total + 1)]
 
 
+def test_tiles_reach_the_model_channels_last_and_output_is_unchanged():
+    layouts: list[bool] = []
+    net = torch.nn.Conv2d(3, 3, 3, padding=1)
+
+    def model(x: torch.Tensor) -> torch.Tensor:
+        layouts.append(x.is_contiguous(memory_format=torch.channels_last))
+        return net(x)
+
+    img = rand(1, 3, 30, 30)
+    out = run_tiled(model, img, cfg(16, 4))
+    assert layouts and all(layouts)
+    assert out.is_contiguous()  # the caller gets a plain NCHW tensor back
+    with torch.no_grad():
+        untiled = net(img)
+    assert torch.allclose(run_tiled(model, img, cfg(0, 0)), untiled, atol=1e-6)
+
+
 def test_runs_without_grad_and_is_stateless():
     net = torch.nn.Conv2d(3, 3, 3, padding=1)
     img = rand(1, 3, 30, 30)

@@ -121,6 +121,30 @@ def test_scratches_auto_runs_the_detector(mask_model: str, tmp_path: Path) -> No
     assert torch.equal(auto, restore_tensor(rgb, RestoreOptions(model=mask_model), mask=mask))
 
 
+def test_scratch_threshold_sets_the_inpainting_threshold(mask_model: str, tmp_path: Path) -> None:
+    from daguerre.pipelines.scratches import DetectOptions, defect_mask, detect_defects
+    from tests.pipelines.test_scratches import save_detector_model
+
+    detector = str(save_detector_model(tmp_path / "detector"))
+    rgb = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(6))
+    prob = detect_defects(rgb, DetectOptions(model=detector))
+    low = float(prob.quantile(0.2))  # marks about 80 % of the pixels before dilation
+    options = RestoreOptions(
+        model=mask_model, scratches="auto", scratch_model=detector, scratch_threshold=low
+    )
+    assert options.detect_options().threshold == low
+    mask = defect_mask(prob, low, 2)
+    assert mask.mean() > defect_mask(prob, 0.5, 2).mean()
+    expected = restore_tensor(rgb, RestoreOptions(model=mask_model), mask=mask)
+    assert torch.equal(restore_tensor(rgb, options), expected)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5])
+def test_scratch_threshold_outside_unit_range_raises(bad: float) -> None:
+    with pytest.raises(ValueError, match="scratch_threshold"):
+        RestoreOptions(scratches="auto", scratch_threshold=bad)
+
+
 def test_scratches_with_maskless_model_raises(random_model: str) -> None:
     with pytest.raises(ValueError, match="no mask input"):
         restore_tensor(torch.rand(3, 8, 8), RestoreOptions(model=random_model, scratches="auto"))

@@ -61,6 +61,17 @@ ScratchesOpt = Annotated[
 ScratchModelOpt = Annotated[
     str, typer.Option("--scratch-model", help="Detector for --scratches auto (name or folder).")
 ]
+ScratchThresholdOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--scratch-threshold",
+        min=0.0,
+        max=1.0,
+        help="--scratches auto: inpaint pixels whose damage probability is above this "
+        "(default: the detector's own, 0.995 for the shipped one). Lower (e.g. 0.3) for a "
+        "print split into a web of fine cracks; it also erases more real detail.",
+    ),
+]
 
 
 def restore(
@@ -75,6 +86,7 @@ def restore(
     threads: ThreadsOpt = 0,
     scratches: ScratchesOpt = "off",
     scratch_model: ScratchModelOpt = "scratch",
+    scratch_threshold: ScratchThresholdOpt = None,
     grade: GradeOpt = "auto",
     monochrome: MonochromeOpt = Monochrome.auto,
     kind: KindOpt = Kind.auto,
@@ -111,8 +123,8 @@ def restore(
         options = RestoreOptions(
             strength=strength, model=model, tile=tile, overlap=overlap,
             device=device, precision=precision.value, scratches=scratches,
-            scratch_model=scratch_model, grade=grade, monochrome=monochrome.value,
-            kind=kind.value, ensemble=ensemble, fusion=fusion.value,
+            scratch_model=scratch_model, scratch_threshold=scratch_threshold, grade=grade,
+            monochrome=monochrome.value, kind=kind.value, ensemble=ensemble, fusion=fusion.value,
         )  # fmt: skip
     except (DaguerreError, ValueError) as err:
         hint = "'--ensemble'" if "ensemble" in str(err) else "'--tile'/'--overlap'"
@@ -155,6 +167,11 @@ def _check_scratches(options: RestoreOptions, *, mask_channel: bool) -> None:
     from daguerre.infer.device import resolve_device
     from daguerre.pipelines.scratches import load_detector
 
+    if options.scratch_threshold is not None and options.scratches != "auto":
+        raise typer.BadParameter(
+            "sets the detector's threshold, so it needs --scratches auto",
+            param_hint="'--scratch-threshold'",
+        )
     if options.scratches == "off":
         return
     if not mask_channel:

@@ -52,6 +52,10 @@ class RestoreOptions:
             :func:`restore_tensor`: "off", "auto" (the scratch detector) or a mask file
             (white = damaged); see :func:`daguerre.pipelines.scratches.resolve_scratch_mask`.
         scratch_model: the detector used by ``scratches="auto"``.
+        scratch_threshold: with ``scratches="auto"``, the damage probability in [0, 1] above
+            which a pixel is inpainted; ``None`` takes the detector's threshold calibrated
+            for inpainting (``extra.restore_threshold``, 0.995 for the shipped one). Lower
+            finds fainter cracks (a print split into a crack web) and erases more real detail.
         grade: the whole-image colour grade applied after the network: "auto" (the grade
             model the restoration model's config names, if any), "off", or a grade model
             name or folder (see :mod:`daguerre.nn.grade`).
@@ -84,6 +88,7 @@ class RestoreOptions:
     precision: str = "auto"
     scratches: str = "off"
     scratch_model: str = "scratch"
+    scratch_threshold: float | None = None
     grade: str = "auto"
     monochrome: str = "auto"
     kind: str = "auto"
@@ -97,6 +102,8 @@ class RestoreOptions:
             raise ValueError(f"kind must be one of {KIND_MODES}, got {self.kind!r}")
         if self.fusion not in FUSION_MODES:
             raise ValueError(f"fusion must be one of {FUSION_MODES}, got {self.fusion!r}")
+        if self.scratch_threshold is not None and not 0.0 <= self.scratch_threshold <= 1.0:
+            raise ValueError(f"scratch_threshold must be in [0, 1], got {self.scratch_threshold}")
         if self.ensemble not in ENSEMBLE_SIZES:
             raise ValueError(f"ensemble must be one of {ENSEMBLE_SIZES}, got {self.ensemble}")
         if self.monochrome not in MONOCHROME_MODES:
@@ -115,13 +122,14 @@ class RestoreOptions:
     def detect_options(self) -> DetectOptions:
         """Settings for the scratch detector: same tiling, device and precision.
 
-        ``for_restore`` picks the detector's threshold calibrated for inpainting.
+        ``for_restore`` picks the detector's threshold calibrated for inpainting unless
+        ``scratch_threshold`` sets one.
         """
         from daguerre.pipelines.scratches import DetectOptions
 
         return DetectOptions(
-            model=self.scratch_model, for_restore=True, tile=self.tile, overlap=self.overlap,
-            device=self.device, precision=self.precision,
+            model=self.scratch_model, threshold=self.scratch_threshold, for_restore=True,
+            tile=self.tile, overlap=self.overlap, device=self.device, precision=self.precision,
         )  # fmt: skip
 
 
@@ -316,7 +324,7 @@ def _with_empty_mask(net: torch.nn.Module) -> Any:
     """Feed a mask-input network an all-zero mask per tile (no full-size 4-channel copy)."""
 
     def forward(x: torch.Tensor) -> torch.Tensor:
-        return net(torch.cat([x, x.new_zeros(x.shape[0], 1, *x.shape[2:])], dim=1))
+        return net(torch.cat([x, torch.zeros_like(x[:, :1])], dim=1))  # keeps x's layout
 
     return forward
 
