@@ -121,6 +121,21 @@ def test_fit_writes_checkpoints_samples_and_best(tmp_path: Path) -> None:
     assert net(torch.rand(1, 3, 32, 32)).shape == (1, 1, 32, 32)
 
 
+def test_train_step_feeds_the_network_channels_last(tmp_path: Path) -> None:
+    trainer = ScratchTrainer(tiny_config(steps=1), tmp_path, device=CPU)
+    layouts: list[bool] = []
+    hook = trainer.model.register_forward_pre_hook(
+        lambda _module, args: layouts.append(
+            args[0].is_contiguous(memory_format=torch.channels_last)
+        )
+    )
+    items = [FakeDefects()[i] for i in range(2)]
+    batch = {k: torch.stack([item[k] for item in items]) for k in ("degraded", "mask")}
+    trainer.train_step(batch)
+    hook.remove()
+    assert layouts == [True]
+
+
 def test_training_raises_f1_on_a_learnable_task(tmp_path: Path) -> None:
     trainer = ScratchTrainer(tiny_config(steps=30), tmp_path, device=CPU)
     validator = _validator()

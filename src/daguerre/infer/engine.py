@@ -8,9 +8,9 @@ Memory: besides the input, it holds a float32 output accumulator and a float32 w
 accumulator, both on the input's device, plus one batch of tiles (and the model's outputs for
 it) on the compute device. So a 40 MP scan can stay on the CPU while tiles run on a GPU.
 
-Tiles reach the model in channels-last memory layout (NHWC strides, same shape and values):
-oneDNN's convolutions run about 1.4x faster on it on a 2-core CPU, in bf16 and fp32 alike
-(``benchmarks/restore_speed.py``), and CUDA's fp16 convolutions prefer it too.
+Tiles reach the model in channels-last memory layout (:func:`~daguerre.infer.device.channels_last`:
+same shape and values; a 12 MP restore with scratch detection took 48.3 s instead of 71.2 s
+on a 2-core Xeon, ``benchmarks/restore_speed.py``).
 
 Out-of-memory policy (STYLE rule 9): when a forward pass runs out of memory the whole plan is
 dropped (no partly filled accumulator or stale tile survives), cached device memory is
@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from daguerre.errors import DaguerreError, TileOOMError
+from daguerre.infer.device import channels_last
 from daguerre.infer.tiling import Tile, TileConfig, blend_weights, plan_tiles
 from daguerre.types import Tensor
 
@@ -145,7 +146,7 @@ def _forward(model: Model, img: Tensor, group: list[Tile], job: _Job) -> Tensor:
     crops = torch.cat([img[:, :, t.y0 : t.y1, t.x0 : t.x1] for t in group])
     crops = crops.to(job.device, torch.float32)
     height, width = crops.shape[-2:]
-    padded = pad_to_multiple(crops, job.pad_multiple).contiguous(memory_format=torch.channels_last)
+    padded = channels_last(pad_to_multiple(crops, job.pad_multiple))
     autocast = (
         torch.autocast(device_type=job.device.type, dtype=job.autocast_dtype)
         if job.autocast_dtype is not None

@@ -28,6 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset
 
 from daguerre.config import dump_config
+from daguerre.infer.device import channels_last
 from daguerre.nn.adain import AdaINNet, adain, channel_stats
 from daguerre.nn.factory import build_generator
 from daguerre.train import checkpoints, loop
@@ -234,7 +235,7 @@ class AdaINTrainer:
 
     def train_step(self, batch: Batch) -> dict[str, float]:
         """One decoder update; returns the logged scalars."""
-        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        batch = {k: channels_last(v.to(self.device, non_blocking=True)) for k, v in batch.items()}
         mult = linear_decay(self.step, self.cfg.optim.steps, self.cfg.optim.decay_start)
         for group in self.opt.param_groups:
             group["lr"] = self.cfg.optim.lr_g * mult

@@ -32,6 +32,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset
 
 from daguerre.config import dump_config
+from daguerre.infer.device import channels_last
 from daguerre.nn.factory import build_discriminator, build_generator
 from daguerre.train import checkpoints, loop
 from daguerre.train.cyclegan_task import (
@@ -226,7 +227,7 @@ class CycleGANTrainer:
 
     def train_step(self, batch: Batch) -> dict[str, float]:
         """Generators forward, one D step on pooled fakes, one G step; returns the scalars."""
-        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        batch = {k: channels_last(v.to(self.device, non_blocking=True)) for k, v in batch.items()}
         mult = linear_decay(self.step, self.cfg.optim.steps, self.cfg.optim.decay_start)
         for opt, lr in ((self.opt_g, self.cfg.optim.lr_g), (self.opt_d, self.cfg.optim.lr_d)):
             for group in opt.param_groups:

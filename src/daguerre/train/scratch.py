@@ -24,6 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from daguerre.config import dump_config
 from daguerre.errors import ConfigError
+from daguerre.infer.device import channels_last
 from daguerre.nn.factory import build_generator
 from daguerre.train import checkpoints, loop
 from daguerre.train.data import MASK_THRESHOLD
@@ -300,7 +301,7 @@ class ScratchTrainer:
         for group in self.opt.param_groups:
             o = self.cfg.optim
             group["lr"] = o.lr * linear_decay(self.step, o.steps, o.decay_start)
-        image = batch["degraded"].to(self.device, non_blocking=True)
+        image = channels_last(batch["degraded"].to(self.device, non_blocking=True))
         target = training_target(batch["mask"].to(self.device, non_blocking=True), self.cfg.loss)
         with torch.autocast(self.device.type, enabled=self.amp):
             logits = self.train_net(image)

@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from daguerre.config import dump_config
+from daguerre.infer.device import channels_last
 from daguerre.nn.factory import build_discriminator, build_generator
 from daguerre.train import checkpoints, loop
 from daguerre.train.config import TrainConfig
@@ -172,7 +173,9 @@ class RestoreTrainer:
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         """One D step then one G step on ``batch``; returns the logged scalars."""
         batch = {
-            k: v.to(self.device, non_blocking=True) for k, v in batch.items() if torch.is_tensor(v)
+            k: channels_last(v.to(self.device, non_blocking=True))
+            for k, v in batch.items()
+            if torch.is_tensor(v)
         }
         adversarial_on = (
             self.step >= self.cfg.loss.adversarial_start and self.cfg.loss.adversarial > 0
