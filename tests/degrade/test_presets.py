@@ -33,6 +33,7 @@ NAMES = [
     "detector-mix4",
     "detector-mix5",
     "detector-mix6",
+    "detector-mix7",
 ]
 
 
@@ -128,3 +129,12 @@ def test_defects_craquelure_adds_nets_and_keeps_the_rest_of_the_damage() -> None
     assert (netted.mask >= plain.mask - 1e-6).all()
     added = (netted.mask > 0.25).sum((1, 2, 3)) - (plain.mask > 0.25).sum((1, 2, 3))
     assert (added > 0).sum() >= 5  # a net on (nearly) every print; a tiny patch may miss
+
+
+def test_defects_flaking_adds_flakes_and_keeps_the_rest_of_the_damage() -> None:
+    img = make_image((6, 3, 64, 64), seed=2)
+    plain = run(defects(craquelure=1.0), img, torch.Generator().manual_seed(7))
+    flaked = run(defects(craquelure=1.0, flaking=1.0), img, torch.Generator().manual_seed(7))
+    assert (flaked.mask >= plain.mask - 1e-6).all()
+    added = (flaked.mask > 0.25).sum((1, 2, 3)) - (plain.mask > 0.25).sum((1, 2, 3))
+    assert (added > 0).sum() >= 5
