@@ -70,6 +70,20 @@ class DefectDegradation(Degradation[P]):
         return self.apply_masked(img, params)[0]
 
 
+class PerImageDefect(DefectDegradation[P]):
+    """A defect op drawn one image at a time: subclasses implement :meth:`_one`."""
+
+    def apply_masked(self, img: Tensor, params: P) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+        """(B,3,H,W) float32 [0,1] -> (image clamped to [0,1], mask (B,1,H,W) in [0,1])."""
+        check_image(img)
+        pairs = [self._one(img[i : i + 1], params, i) for i in range(img.shape[0])]
+        return torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
+
+    def _one(self, img: Tensor, params: P, i: int) -> tuple[Tensor, Tensor]:
+        """Image ``i`` of the batch: ``(1,3,H,W)`` -> ``(image, mask (1,1,H,W))``."""
+        raise NotImplementedError
+
+
 # --- sampling helpers: all draw from the generator passed in, on CPU --------------------------
 
 

@@ -22,7 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from daguerre.degrade.base import DefectDegradation, check_image, randint, seeds, uniform
+from daguerre.degrade.base import (
+    PerImageDefect,
+    randint,
+    seeds,
+    uniform,
+)
 from daguerre.degrade.fields import Draw, Stroke, render_strokes, soften, to_tensor
 from daguerre.types import Tensor
 
@@ -42,7 +47,7 @@ class CracksParams:
     seed: Tensor  # int64, seeds the geometry
 
 
-class Cracks(DefectDegradation[CracksParams]):
+class Cracks(PerImageDefect[CracksParams]):
     """A branching web of jagged hairline cracks; returns their alpha as the mask.
 
     Args:
@@ -79,12 +84,6 @@ class Cracks(DefectDegradation[CracksParams]):
             reach=uniform(gen, batch, *self.reach),
             seed=seeds(gen, batch),
         )
-
-    def apply_masked(self, img: Tensor, params: CracksParams) -> tuple[Tensor, Tensor]:
-        """(B,3,H,W) float32 [0,1] -> (image clamped to [0,1], mask (B,1,H,W) in [0,1])."""
-        check_image(img)
-        pairs = [self._one(img[i : i + 1], params, i) for i in range(img.shape[0])]
-        return torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
 
     def _one(self, img: Tensor, params: CracksParams, i: int) -> tuple[Tensor, Tensor]:
         height, width = img.shape[2:]

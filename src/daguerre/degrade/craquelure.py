@@ -28,7 +28,12 @@ import cv2
 import numpy as np
 import torch
 
-from daguerre.degrade.base import DefectDegradation, bernoulli, check_image, seeds, uniform
+from daguerre.degrade.base import (
+    PerImageDefect,
+    bernoulli,
+    seeds,
+    uniform,
+)
 from daguerre.degrade.fields import Draw, Stroke, render_strokes, soften, to_tensor
 from daguerre.types import Tensor
 
@@ -51,7 +56,7 @@ class CraquelureParams:
     seed: Tensor  # int64, seeds the geometry
 
 
-class Craquelure(DefectDegradation[CraquelureParams]):
+class Craquelure(PerImageDefect[CraquelureParams]):
     """A broken Voronoi net of jagged hairline cracks over a patch of the image.
 
     Args:
@@ -93,12 +98,6 @@ class Craquelure(DefectDegradation[CraquelureParams]):
             match=bernoulli(gen, batch, self.match),
             seed=seeds(gen, batch),
         )
-
-    def apply_masked(self, img: Tensor, params: CraquelureParams) -> tuple[Tensor, Tensor]:
-        """(B,3,H,W) float32 [0,1] -> (image clamped to [0,1], mask (B,1,H,W) in [0,1])."""
-        check_image(img)
-        pairs = [self._one(img[i : i + 1], params, i) for i in range(img.shape[0])]
-        return torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
 
     def _one(self, img: Tensor, params: CraquelureParams, i: int) -> tuple[Tensor, Tensor]:
         height, width = img.shape[2:]

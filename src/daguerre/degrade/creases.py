@@ -19,7 +19,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from daguerre.degrade.base import DefectDegradation, check_image, randint, seeds, uniform
+from daguerre.degrade.base import (
+    PerImageDefect,
+    randint,
+    seeds,
+    uniform,
+)
 from daguerre.degrade.fields import (
     Draw,
     Stroke,
@@ -47,7 +52,7 @@ class CreasesParams:
     seed: Tensor  # int64, seeds the geometry
 
 
-class Creases(DefectDegradation[CreasesParams]):
+class Creases(PerImageDefect[CreasesParams]):
     """Random folds with a jagged white core, a crack network, shading and displacement.
 
     Args:
@@ -85,12 +90,6 @@ class Creases(DefectDegradation[CreasesParams]):
             shift=uniform(gen, batch, *self.shift),
             seed=seeds(gen, batch),
         )
-
-    def apply_masked(self, img: Tensor, params: CreasesParams) -> tuple[Tensor, Tensor]:
-        """(B,3,H,W) float32 [0,1] -> (image clamped to [0,1], mask (B,1,H,W) in [0,1])."""
-        check_image(img)
-        pairs = [self._one(img[i : i + 1], params, i) for i in range(img.shape[0])]
-        return torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
 
     def _one(self, img: Tensor, params: CreasesParams, i: int) -> tuple[Tensor, Tensor]:
         height, width = img.shape[2:]

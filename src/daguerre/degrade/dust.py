@@ -16,7 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from daguerre.degrade.base import DefectDegradation, check_image, log_uniform, seeds, uniform
+from daguerre.degrade.base import (
+    PerImageDefect,
+    log_uniform,
+    seeds,
+    uniform,
+)
 from daguerre.degrade.fields import (
     Draw,
     Stroke,
@@ -42,7 +47,7 @@ class DustParams:
     seed: Tensor  # int64, seeds positions and shapes
 
 
-class Dust(DefectDegradation[DustParams]):
+class Dust(PerImageDefect[DustParams]):
     """Random blobs and spline fibres; returns their alpha as the mask.
 
     Args:
@@ -73,12 +78,6 @@ class Dust(DefectDegradation[DustParams]):
             dark=uniform(gen, batch, *self.dark),
             seed=seeds(gen, batch),
         )
-
-    def apply_masked(self, img: Tensor, params: DustParams) -> tuple[Tensor, Tensor]:
-        """(B,3,H,W) float32 [0,1] -> (image clamped to [0,1], mask (B,1,H,W) in [0,1])."""
-        check_image(img)
-        pairs = [self._one(img[i : i + 1], params, i) for i in range(img.shape[0])]
-        return torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
 
     def _one(self, img: Tensor, params: DustParams, i: int) -> tuple[Tensor, Tensor]:
         height, width = img.shape[2:]

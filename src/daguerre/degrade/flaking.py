@@ -20,7 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from daguerre.degrade.base import DefectDegradation, bernoulli, check_image, seeds, uniform
+from daguerre.degrade.base import (
+    PerImageDefect,
+    bernoulli,
+    seeds,
+    uniform,
+)
 from daguerre.degrade.craquelure import paper_white
 from daguerre.degrade.fields import Draw, render_blobs, smooth_curve, soften, to_tensor
 from daguerre.types import Tensor
@@ -42,7 +47,7 @@ class FlakingParams:
     seed: Tensor  # int64, seeds the geometry
 
 
-class Flaking(DefectDegradation[FlakingParams]):
+class Flaking(PerImageDefect[FlakingParams]):
     """Ragged chips of lost emulsion in paper colour, crowded along a line or the border.
 
     Args:
@@ -81,12 +86,6 @@ class Flaking(DefectDegradation[FlakingParams]):
             match=bernoulli(gen, batch, self.match),
             seed=seeds(gen, batch),
         )
-
-    def apply_masked(self, img: Tensor, params: FlakingParams) -> tuple[Tensor, Tensor]:
-        """(B,3,H,W) float32 [0,1] -> (image clamped to [0,1], mask (B,1,H,W) in [0,1])."""
-        check_image(img)
-        pairs = [self._one(img[i : i + 1], params, i) for i in range(img.shape[0])]
-        return torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
 
     def _one(self, img: Tensor, params: FlakingParams, i: int) -> tuple[Tensor, Tensor]:
         height, width = img.shape[2:]

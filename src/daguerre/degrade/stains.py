@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from daguerre.degrade.base import (
-    DefectDegradation,
     Degradation,
+    PerImageDefect,
     check_image,
     log_uniform,
     randint,
@@ -61,7 +61,7 @@ class FoxingParams:
     seed: Tensor  # int64, seeds positions and shapes
 
 
-class Foxing(DefectDegradation[FoxingParams]):
+class Foxing(PerImageDefect[FoxingParams]):
     """Clustered brown spots with darker cores and soft halos (multiplicative).
 
     Args:
@@ -93,12 +93,6 @@ class Foxing(DefectDegradation[FoxingParams]):
             hue=uniform(gen, batch, 0.0, 1.0),
             seed=seeds(gen, batch),
         )
-
-    def apply_masked(self, img: Tensor, params: FoxingParams) -> tuple[Tensor, Tensor]:
-        """(B,3,H,W) float32 [0,1] -> (image clamped to [0,1], mask (B,1,H,W) in [0,1])."""
-        check_image(img)
-        pairs = [self._one(img[i : i + 1], params, i) for i in range(img.shape[0])]
-        return torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
 
     def _one(self, img: Tensor, params: FoxingParams, i: int) -> tuple[Tensor, Tensor]:
         height, width = img.shape[2:]
@@ -210,7 +204,7 @@ class WaterStainsParams:
     seed: Tensor  # int64, seeds shapes and positions
 
 
-class WaterStains(DefectDegradation[WaterStainsParams]):
+class WaterStains(PerImageDefect[WaterStainsParams]):
     """Irregular stains with brown tide-line rims and faint inner discolouration.
 
     Args:
@@ -241,12 +235,6 @@ class WaterStains(DefectDegradation[WaterStainsParams]):
             rim=uniform(gen, batch, *self.rim),
             seed=seeds(gen, batch),
         )
-
-    def apply_masked(self, img: Tensor, params: WaterStainsParams) -> tuple[Tensor, Tensor]:
-        """(B,3,H,W) float32 [0,1] -> (image clamped to [0,1], mask (B,1,H,W) in [0,1])."""
-        check_image(img)
-        pairs = [self._one(img[i : i + 1], params, i) for i in range(img.shape[0])]
-        return torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
 
     def _one(self, img: Tensor, params: WaterStainsParams, i: int) -> tuple[Tensor, Tensor]:
         height, width = img.shape[2:]

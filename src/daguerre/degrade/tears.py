@@ -15,7 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from daguerre.degrade.base import DefectDegradation, check_image, randint, seeds, uniform
+from daguerre.degrade.base import (
+    PerImageDefect,
+    randint,
+    seeds,
+    uniform,
+)
 from daguerre.degrade.fields import (
     Draw,
     Stroke,
@@ -44,7 +49,7 @@ class TearsParams:
     seed: Tensor  # int64, seeds the geometry
 
 
-class Tears(DefectDegradation[TearsParams]):
+class Tears(PerImageDefect[TearsParams]):
     """Missing corners / torn edges filled with backing colour, with a white fibre rim.
 
     Args:
@@ -76,12 +81,6 @@ class Tears(DefectDegradation[TearsParams]):
             fill=randint(gen, batch, 0, len(FILLS) - 1),
             seed=seeds(gen, batch),
         )
-
-    def apply_masked(self, img: Tensor, params: TearsParams) -> tuple[Tensor, Tensor]:
-        """(B,3,H,W) float32 [0,1] -> (image clamped to [0,1], mask (B,1,H,W) in [0,1])."""
-        check_image(img)
-        pairs = [self._one(img[i : i + 1], params, i) for i in range(img.shape[0])]
-        return torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
 
     def _one(self, img: Tensor, params: TearsParams, i: int) -> tuple[Tensor, Tensor]:
         height, width = img.shape[2:]
