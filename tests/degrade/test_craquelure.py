@@ -15,8 +15,8 @@ class TestCraquelure(DegradationContract):
     image_shape = (2, 3, 48, 48)
 
 
-def _run(img: torch.Tensor, seed: int = 0, **fixed: float):  # noqa: ANN202
-    op = Craquelure(bright=1.0)
+def _run(img: torch.Tensor, seed: int = 0, op: Craquelure | None = None, **fixed: float):  # noqa: ANN202
+    op = op or Craquelure(bright=1.0)
     params = op.sample(torch.Generator().manual_seed(seed), img.shape[0])
     changes = {k: torch.full_like(getattr(params, k), v) for k, v in fixed.items()}
     return op.apply_masked(img, dataclasses.replace(params, **changes))
@@ -84,3 +84,27 @@ def test_net_size_is_bounded_on_a_huge_image() -> None:
     assert len(strokes) <= 3 * MAX_CELLS + 50
     assert max(len(s.points) for s in strokes) <= 201
     assert time.perf_counter() - start < 10.0
+
+
+def test_cream_nets_show_yellowed_card() -> None:
+    """Cream paper: light but warm, its blue well below its red, whatever the print's whites."""
+    img = torch.full((1, 3, 128, 128), 0.2)
+    for seed in range(4):
+        op = Craquelure(bright=1.0, cream=1.0)
+        out, mask = _run(img, seed, op=op, coverage=3.0, intensity=1.0, match=1.0)
+        alpha = mask[0, 0]
+        level = (out[0] - (1 - alpha) * img[0]) / alpha.clamp_min(1e-6)
+        red, green, blue = level[:, alpha > 0.9].mean(1)
+        assert red > 0.8 and blue < 0.87 * red and blue < green < red
+
+
+def test_rims_darken_both_sides_and_join_the_mask() -> None:
+    img = torch.full((1, 3, 160, 160), 0.5)
+    plain, plain_mask = _run(img, 3, coverage=3.0, intensity=1.0, match=0.0)
+    op = Craquelure(bright=1.0, rim=1.0)
+    out, mask = _run(img, 3, op=op, coverage=3.0, intensity=1.0, match=0.0)
+    band = (mask[0, 0] > 0.1) & (plain_mask[0, 0] < 0.01)  # marked only because of the rim
+    assert band.float().mean() > 0.01
+    assert out[0][:, band].mean() < 0.49 and out[0][:, band].min() < 0.45  # darker than the print
+    assert torch.equal(out[0][:, mask[0, 0] == 0], img[0][:, mask[0, 0] == 0])  # rest untouched
+    assert torch.equal(mask[0, 0] >= plain_mask[0, 0], torch.ones_like(band))  # cracks kept

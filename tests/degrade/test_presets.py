@@ -34,6 +34,7 @@ NAMES = [
     "detector-mix5",
     "detector-mix6",
     "detector-mix7",
+    "detector-mix8",
 ]
 
 

@@ -67,6 +67,12 @@ class Craquelure(PerImageDefect[CraquelureParams]):
         intensity: (min, max) peak opacity.
         bright: probability that the net is light (bare paper) rather than dark.
         match: probability that a light net takes the print's own whites.
+        cream: probability that a light net shows yellowed cream paper instead (the colour
+            of an old card where the emulsion split off; it can be darker than the print's
+            whites). At 0 no extra random numbers are drawn.
+        rim: probability that a light net's cracks get a dark edge on both sides (the
+            lifted, shadowed edge of each emulsion island). At 0 no extra random numbers
+            are drawn.
     """
 
     name = "craquelure"
@@ -81,9 +87,12 @@ class Craquelure(PerImageDefect[CraquelureParams]):
         intensity: tuple[float, float] = (0.6, 1.0),
         bright: float = 0.85,
         match: float = 0.5,
+        cream: float = 0.0,
+        rim: float = 0.0,
     ) -> None:
         self.cell, self.keep, self.coverage = cell, keep, coverage
         self.width, self.intensity, self.bright, self.match = width, intensity, bright, match
+        self.cream, self.rim = cream, rim
 
     def sample(self, gen: torch.Generator, batch: int) -> CraquelureParams:
         """Draw cell size, wall share, patch size, width, opacity, polarity and a seed."""
@@ -123,8 +132,32 @@ class Craquelure(PerImageDefect[CraquelureParams]):
             level = torch.full((1, 3, 1, 1), draw.scalar(0.03, 0.2), device=img.device)
         elif bool(params.match[i]):
             level = (paper_white(img) * gain).clamp(0.0, 1.0)
+        if bool(params.bright[i]) and self.cream > 0 and draw.scalar(0.0, 1.0) < self.cream:
+            level = cream_paper(draw).to(img.device)
         out = img + alpha * (level - img)
+        if bool(params.bright[i]) and self.rim > 0 and draw.scalar(0.0, 1.0) < self.rim:
+            out, alpha = _dark_rim(draw, out, alpha)
         return out.clamp(0.0, 1.0), alpha.clamp(0.0, 1.0)
+
+
+def cream_paper(draw: Draw) -> Tensor:
+    """An old card's cream colour, ``(1,3,1,1)`` float32: warm, its blue well below its red."""
+    red = draw.scalar(0.84, 0.98)
+    green = red * draw.scalar(0.87, 0.96)
+    blue = red * draw.scalar(0.66, 0.85)
+    return torch.tensor([red, green, blue], dtype=torch.float32).view(1, 3, 1, 1)
+
+
+def _dark_rim(draw: Draw, img: Tensor, alpha: Tensor) -> tuple[Tensor, Tensor]:
+    """Darken a 1-2 px band along both sides of the cracks; the band joins the mask.
+
+    ``img`` ``(1,3,H,W)`` and ``alpha`` ``(1,1,H,W)`` float32 in [0, 1].
+    """
+    reach = int(draw.integers(1, 2))
+    grown = torch.nn.functional.max_pool2d(alpha, 2 * reach + 1, stride=1, padding=reach)
+    band = (grown - alpha).clamp(0.0, 1.0) * draw.scalar(0.7, 1.0)
+    out = img * (1.0 - band * draw.scalar(0.3, 0.7))
+    return out, torch.maximum(alpha, band)
 
 
 def paper_white(img: Tensor) -> Tensor:

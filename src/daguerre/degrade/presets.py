@@ -168,7 +168,7 @@ def scratches_only(bright: float = 0.8) -> Op:
     return Sequential([Scratches(bright=bright), Maybe(Dust(), 0.7), Maybe(Creases(), 0.2)])
 
 
-def defects(craquelure: float = 0.0, flaking: float = 0.0) -> Op:
+def defects(craquelure: float = 0.0, flaking: float = 0.0, net: Craquelure | None = None) -> Op:
     """Detector training: an aged print with defects on nearly every image (~98 %), scanned.
 
     The look comes from :func:`aged` so the detector learns defects on old-looking photos,
@@ -177,10 +177,11 @@ def defects(craquelure: float = 0.0, flaking: float = 0.0) -> Op:
 
     ``craquelure``: probability of a cracked-emulsion net (:class:`Craquelure`) before the
     scan; ``flaking``: probability of chips of lost emulsion (:class:`Flaking`) after it. At 0
-    an op is left out, so the preset draws exactly the random stream it always did.
+    an op is left out, so the preset draws exactly the random stream it always did. ``net``:
+    the crack-net op to use (default ``Craquelure()``).
     """
-    net = [Maybe(Craquelure(), craquelure)] if craquelure > 0 else []
-    net += [Maybe(Flaking(), flaking)] if flaking > 0 else []
+    nets = [Maybe(net or Craquelure(), craquelure)] if craquelure > 0 else []
+    nets += [Maybe(Flaking(), flaking)] if flaking > 0 else []
     return Sequential(
         [
             Maybe(Grayscale(), 0.6),
@@ -200,7 +201,7 @@ def defects(craquelure: float = 0.0, flaking: float = 0.0) -> Op:
             Maybe(Tears(), 0.15),
             Maybe(Foxing(), 0.2),
             Maybe(WaterStains(), 0.15),
-            *net,
+            *nets,
             *_scan(blur=1.0, noise=6.0, quality=(50, 95), p=0.6),
         ]
     )
@@ -217,10 +218,15 @@ def detector_mix() -> Op:
 
 
 def _aged_or_clean(
-    *, aged: float, bright: float, craquelure: float = 0.0, flaking: float = 0.0
+    *,
+    aged: float,
+    bright: float,
+    craquelure: float = 0.0,
+    flaking: float = 0.0,
+    net: Craquelure | None = None,
 ) -> Op:
-    """Aged prints (``defects(craquelure, flaking)``) with probability ``aged``, else clean."""
-    prints = defects(craquelure=craquelure, flaking=flaking)
+    """Aged prints (``defects(craquelure, flaking, net)``) with probability ``aged``, else clean."""
+    prints = defects(craquelure=craquelure, flaking=flaking, net=net)
     return OneOf([prints, scratches_only(bright=bright)], probs=(aged, 1.0 - aged))
 
 
@@ -288,6 +294,23 @@ def detector_mix7() -> Op:
     in 4200 steps (``configs/train/scratch-craq.yaml``). Aged prints 60 %, clean photos 40 %.
     """
     return _aged_or_clean(aged=0.6, bright=0.8, craquelure=0.6, flaking=0.5)
+
+
+def detector_mix8() -> Op:
+    """``detector-mix`` with split-emulsion nets on half the aged prints, flakes on 30 %.
+
+    In the real scan ``bopb__old_w_scratch__d`` the emulsion split into small islands: the
+    gaps are 1-8 px of cream card, often darker and yellower than the print's whites, and each
+    island's lifted edge is a dark line. ``Craquelure``'s defaults draw thinner, larger-celled
+    nets in white or the print's whites; the shipped detector leaves d's gaps at about 0.
+    Here the net has smaller cells (3-20 % of the short side), wider gaps (0.6-2.5 px mean),
+    cream paper on 60 % and dark rims on 50 % of the light nets. Aged prints 60 %, clean
+    photos 40 %, as in ``detector-mix``.
+    """
+    net = Craquelure(
+        cell=(0.03, 0.2), keep=(0.5, 0.95), width=(0.6, 2.5), bright=0.9, cream=0.6, rim=0.5
+    )
+    return _aged_or_clean(aged=0.6, bright=0.8, craquelure=0.5, flaking=0.3, net=net)
 
 
 def colorfade() -> Op:
@@ -364,6 +387,7 @@ PRESETS: dict[str, Callable[[], Op]] = {
     "detector-mix5": detector_mix5,
     "detector-mix6": detector_mix6,
     "detector-mix7": detector_mix7,
+    "detector-mix8": detector_mix8,
 }
 """Preset name -> factory of a fresh degradation."""
 
@@ -385,6 +409,7 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "detector-mix5": "detector-mix with half the clean photos' scratches dark",
     "detector-mix6": "detector-mix with a cracked-emulsion net on 40% of the aged prints",
     "detector-mix7": "detector-mix with crack nets on 60%, flaked emulsion on 50% of aged prints",
+    "detector-mix8": "detector-mix, split-emulsion nets (cream, dark rims) on 50%, flakes 30%",
 }
 """One line per preset, for ``--help`` texts and logs."""
 
