@@ -276,3 +276,33 @@ def test_best_quality_averages_flipped_runs(tmp_path: Path, workdirs: WorkDirs) 
     expected = restore_tensor(source, RestoreOptions(model=model, monochrome="off", ensemble=4))
     assert (outs[True] - expected).abs().max() <= 1 / 255 + 1e-6
     assert (outs[True] - outs[False]).abs().max() > 2 / 255
+
+
+def test_scratch_sensitivity_sets_the_inpainting_threshold(
+    tmp_path: Path, workdirs: WorkDirs
+) -> None:
+    from daguerre.pipelines.restore import RestoreOptions, restore_tensor
+    from daguerre.web.app import SCRATCH_CHOICES, SCRATCH_THRESHOLDS
+    from tests.pipelines.models import save_random_model
+    from tests.pipelines.test_scratches import save_detector_model
+
+    model = str(save_random_model(tmp_path / "restorer", mask_channel=True))
+    detector = str(save_detector_model(tmp_path / "det", extra={"restore_threshold": 0.9}))
+    settings = WebSettings(model=model, scratch_model=detector, max_upload_mb=1.0)
+    handlers = Handlers(settings, workdirs)
+    path = _photo(tmp_path / "a.png")
+    source = read_image(path).rgb
+    assert set(SCRATCH_CHOICES.values()) == set(SCRATCH_THRESHOLDS)
+    outs = {}
+    for key, threshold in SCRATCH_THRESHOLDS.items():
+        _, downloads, status, *_ = handlers.restore(
+            [str(path)], 1.0, True, "off", "auto", False, key
+        )
+        assert downloads is not None, status
+        outs[key] = read_image(downloads[0]).rgb
+        options = RestoreOptions(model=model, monochrome="off", scratches="auto",
+                                 scratch_model=detector, scratch_threshold=threshold)  # fmt: skip
+        assert (outs[key] - restore_tensor(source, options)).abs().max() <= 1 / 255 + 1e-6
+    assert (outs["all"] - outs["sure"]).abs().max() > 2 / 255  # more pixels inpainted
+    _, downloads, status, *_ = handlers.restore([str(path)], 1.0, True, "off", "auto", False, "x")
+    assert downloads is None and "sensitivity must be one of sure, more, all" in status

@@ -61,6 +61,16 @@ KIND_CHOICES = {
     "Digital photo (noise, blur, JPEG)": "digital",
 }
 """Label -> :attr:`RestoreOptions.kind` for the Restore tab's photo-type choice."""
+SCRATCH_CHOICES = {
+    "Only what it is sure of": "sure",
+    "More (fainter cracks; may gray thin bright details)": "more",
+    "Everything it suspects (prints cracked all over; check the result)": "all",
+}
+"""Label -> key of :data:`SCRATCH_THRESHOLDS` for the Restore tab's scratch sensitivity."""
+SCRATCH_THRESHOLDS: dict[str, float | None] = {"sure": None, "more": 0.65, "all": 0.3}
+"""Sensitivity -> :attr:`RestoreOptions.scratch_threshold` (``None``: the detector's calibrated
+inpainting threshold; 0.65 is its best-F1 detection threshold; 0.3 clears most of a print
+split all over, and erases some real detail)."""
 BEST_ENSEMBLE = 4
 """:attr:`RestoreOptions.ensemble` of the Restore tab's "best quality" box."""
 NO_FILES = "Upload one or more photos first (drag them onto the upload area)."
@@ -116,6 +126,7 @@ class Handlers:
         monochrome: str = "auto",
         kind: str = "auto",
         best: bool = False,
+        sensitivity: str = "sure",
         progress: Any = _PROGRESS,
     ) -> Outputs:
         """Restore the uploads with ``strength`` in [0, 1], optionally removing scratches.
@@ -123,16 +134,22 @@ class Handlers:
         ``monochrome`` says what a monochrome print becomes ("auto": neutral, "tone": its
         own tone back, "off": the network's colours); ``kind`` which expert restores
         ("auto": the router decides per photo, "print", "digital"; :class:`RestoreOptions`);
-        ``best`` averages the network over four flips (:attr:`RestoreOptions.ensemble`).
+        ``best`` averages the network over four flips (:attr:`RestoreOptions.ensemble`);
+        ``sensitivity`` is how much the scratch detector marks for inpainting (a key of
+        :data:`SCRATCH_THRESHOLDS`).
         """
         problem = model_problem(self.settings.model)
         if problem is not None:
             return self._message(f"⚠️ {problem}", toast=True)
         if scratches and (why := scratch_problem(self.settings)) is not None:
             return self._message(f"⚠️ scratch removal unavailable: {why}", toast=True)
+        if str(sensitivity) not in SCRATCH_THRESHOLDS:
+            known = ", ".join(SCRATCH_THRESHOLDS)
+            return self._message(f"⚠️ scratch sensitivity must be one of {known}", toast=True)
         try:
             task = restore_task(self.settings, float(strength), bool(scratches), str(monochrome),
-                                str(kind), BEST_ENSEMBLE if best else 1)  # fmt: skip
+                                str(kind), BEST_ENSEMBLE if best else 1,
+                                SCRATCH_THRESHOLDS[str(sensitivity)])  # fmt: skip
         except ValueError as err:  # strength outside [0, 1] or an unknown mode (API callers)
             return self._message(f"⚠️ {err}", toast=True)
         return self._run(files, task, "restored", progress)
@@ -233,6 +250,13 @@ def _restore_tab(settings: WebSettings) -> tuple[gr.Button, list[Any]]:
             label="Remove scratches, dust and tears"
             + ("" if scratch_off is None else f" (unavailable: {_escape(scratch_off)})"),
         )
+        sensitivity = gr.Radio(
+            choices=list(SCRATCH_CHOICES.items()),
+            value="sure",
+            label="Scratch removal: what to fill",
+            interactive=scratch_off is None,
+            elem_id="scratch-sensitivity",
+        )
         monochrome = gr.Radio(
             choices=list(MONOCHROME_CHOICES.items()),
             value="auto",
@@ -253,7 +277,7 @@ def _restore_tab(settings: WebSettings) -> tuple[gr.Button, list[Any]]:
         button = gr.Button(
             "Restore", variant="primary", elem_id="restore-btn", interactive=problem is None
         )
-    return button, [strength, scratches, monochrome, kind, best]
+    return button, [strength, scratches, monochrome, kind, best, sensitivity]
 
 
 def _age_tab() -> tuple[gr.Button, list[Any]]:

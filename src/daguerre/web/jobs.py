@@ -140,14 +140,16 @@ def restore_task(
     monochrome: str = "auto",
     kind: str = "auto",
     ensemble: int = 1,
+    scratch_threshold: float | None = None,
 ) -> Task:
     """A task running :func:`daguerre.pipelines.restore.restore_tensor` with ``strength``.
 
     With ``scratches`` the defect detector finds scratches, dust and tears first and the
-    restorer inpaints them. ``monochrome`` is :attr:`RestoreOptions.monochrome` ("auto",
-    "tone" or "off"), ``kind`` :attr:`RestoreOptions.kind` ("auto", "print" or
-    "digital") and ``ensemble`` :attr:`RestoreOptions.ensemble` (1, 2, 4 or 8); a
-    ValueError otherwise.
+    restorer inpaints them; ``scratch_threshold`` is :attr:`RestoreOptions.scratch_threshold`
+    (``None``: the detector's calibrated inpainting threshold). ``monochrome`` is
+    :attr:`RestoreOptions.monochrome` ("auto", "tone" or "off"), ``kind``
+    :attr:`RestoreOptions.kind` ("auto", "print" or "digital") and ``ensemble``
+    :attr:`RestoreOptions.ensemble` (1, 2, 4 or 8); a ValueError otherwise.
     """
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
 
@@ -158,6 +160,7 @@ def restore_task(
         device=settings.device,
         scratches="auto" if scratches else "off",
         scratch_model=settings.scratch_model,
+        scratch_threshold=scratch_threshold if scratches else None,
         monochrome=monochrome,
         kind=kind,
         ensemble=ensemble,
