@@ -297,7 +297,7 @@ def detector_mix7() -> Op:
 
 
 def detector_mix8() -> Op:
-    """``detector-mix`` with split-emulsion nets on half the aged prints, flakes on 30 %.
+    """``detector-mix`` with split-emulsion nets on half the aged prints, flakes on 30 % (a probe).
 
     In the real scan ``bopb__old_w_scratch__d`` the emulsion split into small islands: the
     gaps are 1-8 px of cream card, often darker and yellower than the print's whites, and each
@@ -305,7 +305,8 @@ def detector_mix8() -> Op:
     nets in white or the print's whites; the shipped detector leaves d's gaps at about 0.
     Here the net has smaller cells (3-20 % of the short side), wider gaps (0.6-2.5 px mean),
     cream paper on 60 % and dark rims on 50 % of the light nets. Aged prints 60 %, clean
-    photos 40 %, as in ``detector-mix``.
+    photos 40 %, as in ``detector-mix``. It did not help (``configs/train/scratch-emulsion.yaml``:
+    lower F1, and white cloth on toned prints marked as damage).
     """
     net = Craquelure(
         cell=(0.03, 0.2), keep=(0.5, 0.95), width=(0.6, 2.5), bright=0.9, cream=0.6, rim=0.5
