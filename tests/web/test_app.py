@@ -306,3 +306,72 @@ def test_scratch_sensitivity_sets_the_inpainting_threshold(
     assert (outs["all"] - outs["sure"]).abs().max() > 2 / 255  # more pixels inpainted
     _, downloads, status, *_ = handlers.restore([str(path)], 1.0, True, "off", "auto", False, "x")
     assert downloads is None and "sensitivity must be one of sure, more, all" in status
+
+
+def _touchup_handlers(tmp_path: Path, workdirs: WorkDirs) -> tuple[Handlers, str, str]:
+    from tests.pipelines.models import save_random_model
+    from tests.pipelines.test_scratches import save_detector_model
+
+    model = str(save_random_model(tmp_path / "restorer", mask_channel=True))
+    detector = str(save_detector_model(tmp_path / "det", extra={"restore_threshold": 0.9}))
+    settings = WebSettings(model=model, scratch_model=detector, preview_side=24)
+    return Handlers(settings, workdirs), model, detector
+
+
+def _no_progress(*_: object, **__: object) -> None:
+    return None
+
+
+def test_touch_up_finds_then_restores_with_the_edited_mask(
+    tmp_path: Path, workdirs: WorkDirs
+) -> None:
+    from daguerre.pipelines.restore import RestoreOptions, restore_tensor
+    from daguerre.pipelines.scratches import DetectOptions, defect_mask, detect_defects
+
+    handlers, model, detector = _touchup_handlers(tmp_path, workdirs)
+    path = str(_photo(tmp_path / "a.png", (40, 28)))
+    source = read_image(path).rgb
+    value, detected, status = handlers.find_scratches([path], "more", _no_progress)
+    expected = defect_mask(detect_defects(source, DetectOptions(model=detector)), 0.65, 2)
+    assert detected is not None and torch.equal(detected.mask, expected > 0.5)
+    assert 0.05 < float(expected.mean()) < 0.95
+    assert value["background"].shape == (17, 24, 3) and value["layers"] == []
+    assert "a.png" in status and "%" in status
+
+    def restored(layers: list[np.ndarray], found: object) -> torch.Tensor:
+        edited = {**value, "layers": layers}
+        _, downloads, status, *_ = handlers.restore_touched(
+            [path], edited, found, 1.0, _no_progress
+        )
+        assert downloads is not None, status
+        return read_image(downloads[0]).rgb
+
+    def reference(mask: torch.Tensor) -> torch.Tensor:
+        return restore_tensor(source, RestoreOptions(model=model), mask=mask)
+
+    same = restored([], detected)  # no strokes: exactly the detector's mask
+    assert (same - reference(expected)).abs().max() <= 1 / 255 + 1e-6
+    green = np.zeros((17, 24, 4), dtype=np.uint8)
+    green[...] = (0, 192, 0, 255)  # everything is real detail
+    kept = restored([green], detected)
+    assert (kept - reference(torch.zeros(1, 28, 40))).abs().max() <= 1 / 255 + 1e-6
+    red = np.zeros((17, 24, 4), dtype=np.uint8)
+    red[...] = (255, 0, 0, 255)  # everything is damage
+    assert (restored([red], None) - reference(torch.ones(1, 28, 40))).abs().max() <= 1 / 255 + 1e-6
+    assert (same - kept).abs().max() > 2 / 255
+
+
+def test_touch_up_needs_a_mask_and_an_upload(tmp_path: Path, workdirs: WorkDirs) -> None:
+    handlers, _, _ = _touchup_handlers(tmp_path, workdirs)
+    path = str(_photo(tmp_path / "a.png"))
+    assert handlers.find_scratches(None, "sure", _no_progress)[2] == NO_FILES.replace("_", "\\_")
+    status = handlers.restore_touched([path], None, None, 1.0, _no_progress)[2]
+    assert "Find scratches" in status
+    _, found, _ = handlers.find_scratches([path], "sure", _no_progress)
+    other = str(_photo(tmp_path / "b.png"))  # a mask found on another upload is not used
+    status = handlers.restore_touched([other], None, found, 1.0, _no_progress)[2]
+    assert "Find scratches" in status
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    value, found, status = handlers.find_scratches([str(broken)], "sure", _no_progress)
+    assert found is None and "broken.png" in status and "⚠️" in status

@@ -31,10 +31,12 @@ from daguerre.web.jobs import (
     WorkDirs,
     age_task,
     model_problem,
+    read_upload,
     restore_task,
     run_job,
     scratch_problem,
 )
+from daguerre.web.touchup import ADD, KEEP, Detected, find_defects, touched_mask
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ split all over, and erases some real detail)."""
 BEST_ENSEMBLE = 4
 """:attr:`RestoreOptions.ensemble` of the Restore tab's "best quality" box."""
 NO_FILES = "Upload one or more photos first (drag them onto the upload area)."
+NO_MASK = "Press “Find scratches” first, or paint the damage on the photo in red."
 
 
 def _escape(text: str) -> str:
@@ -168,6 +171,78 @@ class Handlers:
         except (DaguerreError, ValueError) as err:
             return self._message(f"⚠️ {err}", toast=True)
         return self._run(files, task, "aged", progress)
+
+    def find_scratches(
+        self, files: list[str] | None, sensitivity: str = "sure", progress: Any = _PROGRESS
+    ) -> tuple[Any, Detected | None, str]:
+        """Detect the damage on the first upload: (editor value, kept mask, status text).
+
+        The editor shows a preview of the photo with the marked pixels tinted red, to paint
+        on; the full-resolution mask stays on the server (:class:`Detected`, per browser tab).
+        """
+        paths = [f for f in files or [] if f]
+        if not paths:
+            return gr.skip(), None, _escape(NO_FILES)
+        if (why := scratch_problem(self.settings)) is not None:
+            return gr.skip(), None, _escape(f"⚠️ scratch removal unavailable: {why}")
+        if str(sensitivity) not in SCRATCH_THRESHOLDS:
+            return (
+                gr.skip(),
+                None,
+                "⚠️ scratch sensitivity must be one of " + ", ".join(SCRATCH_THRESHOLDS),
+            )
+        try:
+            loaded = read_upload(paths[0], self.settings)
+            detected, preview = find_defects(
+                loaded,
+                paths[0],
+                model=self.settings.scratch_model,
+                threshold=SCRATCH_THRESHOLDS[str(sensitivity)],
+                preview_side=self.settings.preview_side,
+                tile=self.settings.tile,
+                device=self.settings.device,
+                progress=lambda done, total: progress(done / max(total, 1), desc="Finding"),
+            )
+        except DaguerreError as err:
+            return gr.skip(), None, _escape(f"⚠️ {Path(paths[0]).name}: {err}")
+        share = float(detected.mask.float().mean()) * 100
+        note = f" (the first of {len(paths)} uploads)" if len(paths) > 1 else ""
+        status = (
+            f"Marked {share:.2f} % of {_escape(Path(paths[0]).name)}{note} (tinted red). Paint "
+            "red over damage it missed and green over marks on real detail, then press "
+            "“Restore with this mask”."
+        )
+        value = {"background": preview, "layers": [], "composite": None}
+        return value, detected, status
+
+    def restore_touched(
+        self,
+        files: list[str] | None,
+        editor: dict[str, Any] | None,
+        detected: Detected | None,
+        strength: float = 1.0,
+        progress: Any = _PROGRESS,
+    ) -> Outputs:
+        """Restore the first upload, inpainting the mask as touched up in the editor."""
+        paths = [f for f in files or [] if f]
+        if not paths:
+            return self._message(NO_FILES, toast=True)
+        if (why := scratch_problem(self.settings)) is not None:
+            return self._message(f"⚠️ scratch removal unavailable: {why}", toast=True)
+        layers = list((editor or {}).get("layers") or [])
+        if detected is not None and detected.path != paths[0]:
+            detected = None  # found on another upload: only what is painted counts
+        if detected is None and not layers:
+            return self._message(f"⚠️ {NO_MASK}", toast=True)
+
+        def mask_of(size: tuple[int, int]) -> Any:
+            return touched_mask(detected, layers, size)
+
+        try:
+            task = restore_task(self.settings, float(strength), mask_of=mask_of)
+        except ValueError as err:
+            return self._message(f"⚠️ {err}", toast=True)
+        return self._run(paths[:1], task, "restored", progress)
 
     def compare(self, name: str | None, previews: Previews | None) -> Any:
         """The before/after pair of the result written as ``name``."""
@@ -293,6 +368,48 @@ def _age_tab() -> tuple[gr.Button, list[Any]]:
     return button, [preset, seed, strength]
 
 
+def _touchup_tab(settings: WebSettings) -> dict[str, Any]:
+    with gr.Tab("Touch up scratches", id="touchup"):
+        off = scratch_problem(settings)
+        gr.Markdown(
+            "For one photo (the first upload): find the damage (tinted red), paint **red** over "
+            "damage it missed and **green** over marks on real detail, then restore."
+            + ("" if off is None else f" ⚠️ Unavailable: {_escape(off)}.")
+        )
+        sensitivity = gr.Radio(
+            choices=list(SCRATCH_CHOICES.items()),
+            value="sure",
+            label="What to mark",
+            interactive=off is None,
+            elem_id="touchup-sensitivity",
+        )
+        find = gr.Button("Find scratches", elem_id="find-btn", interactive=off is None)
+        editor = gr.ImageEditor(
+            type="numpy",
+            image_mode="RGBA",
+            sources=(),
+            transforms=(),
+            brush=gr.Brush(
+                colors=[ADD, KEEP], default_color=ADD, color_mode="fixed", default_size=6
+            ),
+            layers=gr.LayerOptions(allow_additional_layers=False),
+            label="Damage: red adds, green keeps (the eraser undoes strokes)",
+            height=520,
+            interactive=off is None,
+            elem_id="mask-editor",
+        )
+        note = gr.Markdown("", elem_id="touchup-status")
+        strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength (0 = unchanged)")
+        button = gr.Button(
+            "Restore with this mask",
+            variant="primary",
+            elem_id="touchup-btn",
+            interactive=off is None,
+        )
+    return {"sensitivity": sensitivity, "find": find, "editor": editor, "note": note,
+            "strength": strength, "button": button}  # fmt: skip
+
+
 def _outputs() -> dict[str, Any]:
     status = gr.Markdown("", elem_id="status")
     compare = gr.Dropdown(label="Compare", choices=[], visible=False, elem_id="compare")
@@ -327,6 +444,7 @@ def build_app(
                 if examples:
                     gr.Examples([[[str(p)]] for p in examples], inputs=[upload], label="Examples")
                 tabs = [_restore_tab(settings), _age_tab()]
+                touchup = _touchup_tab(settings)
             with gr.Column(scale=2):
                 out = _outputs()
         previews = gr.State([], time_to_live=900)  # preview images held per browser tab
@@ -341,6 +459,22 @@ def build_app(
                 fn, [upload, *inputs], outputs, api_name=name, concurrency_id="jobs"
             )
             event.then(handlers.cleanup, [workdir], None, queue=False, api_visibility="private")
+        detected = gr.State(None, time_to_live=900)  # the full-resolution mask of "find"
+        touchup["find"].click(
+            handlers.find_scratches,
+            [upload, touchup["sensitivity"]],
+            [touchup["editor"], detected, touchup["note"]],
+            concurrency_id="jobs",
+            api_visibility="private",
+        )
+        event = touchup["button"].click(
+            handlers.restore_touched,
+            [upload, touchup["editor"], detected, touchup["strength"]],
+            outputs,
+            concurrency_id="jobs",
+            api_visibility="private",
+        )
+        event.then(handlers.cleanup, [workdir], None, queue=False, api_visibility="private")
         out["compare"].change(
             handlers.compare,
             [out["compare"], previews],

@@ -40,6 +40,7 @@ __all__ = [
     "age_task",
     "model_problem",
     "output_extension",
+    "read_upload",
     "restore_task",
     "run_job",
     "sanitize_stem",
@@ -141,6 +142,7 @@ def restore_task(
     kind: str = "auto",
     ensemble: int = 1,
     scratch_threshold: float | None = None,
+    mask_of: Callable[[tuple[int, int]], torch.Tensor] | None = None,
 ) -> Task:
     """A task running :func:`daguerre.pipelines.restore.restore_tensor` with ``strength``.
 
@@ -149,7 +151,9 @@ def restore_task(
     (``None``: the detector's calibrated inpainting threshold). ``monochrome`` is
     :attr:`RestoreOptions.monochrome` ("auto", "tone" or "off"), ``kind``
     :attr:`RestoreOptions.kind` ("auto", "print" or "digital") and ``ensemble``
-    :attr:`RestoreOptions.ensemble` (1, 2, 4 or 8); a ValueError otherwise.
+    :attr:`RestoreOptions.ensemble` (1, 2, 4 or 8); a ValueError otherwise. ``mask_of``
+    gives the defect mask to inpaint, ``(1,H,W)`` float32 {0, 1}, for a photo of size
+    ``(H, W)`` (a mask the user touched up; ``scratches`` is then ignored).
     """
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
 
@@ -158,9 +162,9 @@ def restore_task(
         model=settings.model,
         tile=settings.tile,
         device=settings.device,
-        scratches="auto" if scratches else "off",
+        scratches="auto" if scratches and mask_of is None else "off",
         scratch_model=settings.scratch_model,
-        scratch_threshold=scratch_threshold if scratches else None,
+        scratch_threshold=scratch_threshold if scratches and mask_of is None else None,
         monochrome=monochrome,
         kind=kind,
         ensemble=ensemble,
@@ -170,7 +174,8 @@ def restore_task(
         def on_tile(done: int, total: int) -> None:
             progress(done / max(total, 1))
 
-        return restore_tensor(loaded.rgb, options, progress=on_tile)
+        mask = None if mask_of is None else mask_of(tuple(loaded.rgb.shape[-2:]))  # type: ignore[arg-type]
+        return restore_tensor(loaded.rgb, options, mask=mask, progress=on_tile)
 
     return task
 
@@ -275,6 +280,16 @@ def _unique(stem: str, used: set[str]) -> str:
 # --- processing -----------------------------------------------------------------------------
 
 
+def read_upload(path: str | Path, settings: WebSettings) -> LoadedImage:
+    """Decode one upload within the page's limits (file size, pixel count).
+
+    Raises:
+        ImageReadError: over a limit, or not a readable image (one-line ``reason``).
+    """
+    _check_size(Path(path), settings)
+    return read_image(path, max_pixels=settings.max_pixels)
+
+
 def _check_size(path: Path, settings: WebSettings) -> None:
     size = path.stat().st_size if path.is_file() else 0
     if size > settings.max_upload_bytes:
@@ -305,8 +320,7 @@ def _process_one(
     workdir, suffix, used = out
     name = _display_name(path)
     try:
-        _check_size(path, settings)
-        loaded = read_image(path, max_pixels=settings.max_pixels)
+        loaded = read_upload(path, settings)
         stem = _unique(sanitize_stem(path.name), used)
         result = task(loaded, stem, progress)
         target = workdir / f"{stem}_{suffix}{output_extension(loaded)}"
