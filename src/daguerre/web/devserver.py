@@ -46,10 +46,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def tiny_model(folder: Path) -> Path:
+def tiny_model(folder: Path, *, mask_channel: bool = False) -> Path:
     """Save a tiny, untrained restoration U-Net (8 channels, depth 2) to ``folder``.
 
     It is residual, so its output stays close to its input: enough to exercise the page.
+    With ``mask_channel`` it takes a defect mask as a fourth input channel (scratch removal).
     """
     from daguerre.nn.factory import build_generator
     from daguerre.weights.checkpoint import ModelConfig, save_model
@@ -59,9 +60,13 @@ def tiny_model(folder: Path) -> Path:
         "depth": 2,
         "max_channels": 16,
         "bottleneck_blocks": 1,
+        **({"in_channels": 4} if mask_channel else {}),
     }
     net = build_generator("unet", kwargs)
-    return save_model(folder, net, ModelConfig(arch="unet", kwargs=kwargs, pad_multiple=4))
+    config = ModelConfig(
+        arch="unet", kwargs=kwargs, pad_multiple=4, extra={"mask_channel": mask_channel}
+    )
+    return save_model(folder, net, config)
 
 
 class ServerProcess:
