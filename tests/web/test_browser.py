@@ -7,6 +7,7 @@ Playwright only drives the system browser: no browser is ever downloaded.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
 import os
@@ -53,18 +54,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     process.close()
 
 
-@pytest.fixture(scope="module")
-def page(server: ServerProcess) -> Iterator[Any]:
+@contextlib.contextmanager
+def open_page(url: str, height: int = 900) -> Iterator[Any]:
+    """A chromium page at ``url`` (1280 px wide), closed on exit."""
     sync_api = _require_browser()
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": height})
         page.set_default_timeout(TIMEOUT_MS)
-        page.goto(server.url)
+        page.goto(url)
         yield page
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(server: ServerProcess) -> Iterator[Any]:
+    with open_page(server.url) as opened:
+        yield opened
 
 
 def _photo(path: Path, size: tuple[int, int], seed: int) -> Path:

@@ -15,24 +15,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from daguerre.web.devserver import CHROMIUM, CHROMIUM_ARGS, ServerProcess, tiny_model
-from tests.web.test_browser import TIMEOUT_MS, _require_browser
+from daguerre.web.devserver import ServerProcess, tiny_model
+from tests.web.test_browser import _require_browser, open_page
 
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    sync_api = _require_browser()
+    _require_browser()
     model = tiny_model(tmp_path_factory.mktemp("model"), mask_channel=True)
-    with ServerProcess(model=model) as server:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-            )
-            page = browser.new_page(viewport={"width": 1280, "height": 1400})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(server.url)
-            yield page
-            browser.close()
+    with ServerProcess(model=model) as server, open_page(server.url, height=1400) as opened:
+        yield opened
     server.close()
 
 
