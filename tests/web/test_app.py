@@ -375,3 +375,30 @@ def test_touch_up_needs_a_mask_and_an_upload(tmp_path: Path, workdirs: WorkDirs)
     broken.write_bytes(b"not an image")
     value, found, status = handlers.find_scratches([str(broken)], "sure", _no_progress)
     assert found is None and "broken.png" in status and "⚠️" in status
+
+
+@pytest.mark.filterwarnings("ignore:.*pages/frames")  # the multipage TIFF: first page only
+@pytest.mark.parametrize("key", [*GOOD_KEYS, *BAD_KEYS])
+def test_touch_up_reads_every_kind_of_upload(
+    key: str, tmp_path: Path, workdirs: WorkDirs, corpus: dict[str, Path]
+) -> None:
+    """16-bit, alpha, palette, CMYK, EXIF: found and restored at full size in their format;
+    corrupt, truncated, empty, not an image, a bomb: a one-line message naming the file."""
+    handlers, _, _ = _touchup_handlers(tmp_path, workdirs)
+    path = corpus[key]
+    value, detected, status = handlers.find_scratches([str(path)], "more", _no_progress)
+    if key in BAD_KEYS:
+        assert detected is None and "⚠️" in status and "\n" not in status
+        assert path.name.replace("_", "\\_") in status
+        return
+    source = read_image(path)
+    assert detected is not None, status
+    assert detected.mask.shape[-2:] == source.rgb.shape[-2:]
+    _, downloads, status, *_ = handlers.restore_touched(
+        [str(path)], value, detected, 1.0, _no_progress
+    )
+    assert downloads is not None, status
+    result = read_image(downloads[0])
+    assert result.meta.size == source.meta.size and result.meta.format == source.meta.format
+    assert result.meta.bit_depth == source.meta.bit_depth
+    assert (result.alpha is None) == (source.alpha is None)

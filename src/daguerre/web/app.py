@@ -79,6 +79,25 @@ NO_FILES = "Upload one or more photos first (drag them onto the upload area)."
 NO_MASK = "Press “Find scratches” first, or paint the damage on the photo in red."
 
 
+def scratch_threshold(sensitivity: str) -> float | None:
+    """:attr:`RestoreOptions.scratch_threshold` of a sensitivity key; ValueError if unknown."""
+    if str(sensitivity) not in SCRATCH_THRESHOLDS:
+        known = ", ".join(SCRATCH_THRESHOLDS)
+        raise ValueError(f"scratch sensitivity must be one of {known}, got {sensitivity!r}")
+    return SCRATCH_THRESHOLDS[str(sensitivity)]
+
+
+def _sensitivity_radio(label: str, elem_id: str, *, interactive: bool) -> gr.Radio:
+    """The choice of how much the scratch detector marks (:data:`SCRATCH_CHOICES`)."""
+    return gr.Radio(
+        choices=list(SCRATCH_CHOICES.items()),
+        value="sure",
+        label=label,
+        interactive=interactive,
+        elem_id=elem_id,
+    )
+
+
 def _escape(text: str) -> str:
     """Escape Markdown syntax in user-controlled text (file names)."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
@@ -146,13 +165,10 @@ class Handlers:
             return self._message(f"⚠️ {problem}", toast=True)
         if scratches and (why := scratch_problem(self.settings)) is not None:
             return self._message(f"⚠️ scratch removal unavailable: {why}", toast=True)
-        if str(sensitivity) not in SCRATCH_THRESHOLDS:
-            known = ", ".join(SCRATCH_THRESHOLDS)
-            return self._message(f"⚠️ scratch sensitivity must be one of {known}", toast=True)
         try:
             task = restore_task(self.settings, float(strength), bool(scratches), str(monochrome),
                                 str(kind), BEST_ENSEMBLE if best else 1,
-                                SCRATCH_THRESHOLDS[str(sensitivity)])  # fmt: skip
+                                scratch_threshold(sensitivity))  # fmt: skip
         except ValueError as err:  # strength outside [0, 1] or an unknown mode (API callers)
             return self._message(f"⚠️ {err}", toast=True)
         return self._run(files, task, "restored", progress)
@@ -185,19 +201,17 @@ class Handlers:
             return gr.skip(), None, _escape(NO_FILES)
         if (why := scratch_problem(self.settings)) is not None:
             return gr.skip(), None, _escape(f"⚠️ scratch removal unavailable: {why}")
-        if str(sensitivity) not in SCRATCH_THRESHOLDS:
-            return (
-                gr.skip(),
-                None,
-                "⚠️ scratch sensitivity must be one of " + ", ".join(SCRATCH_THRESHOLDS),
-            )
+        try:
+            threshold = scratch_threshold(sensitivity)
+        except ValueError as err:
+            return gr.skip(), None, f"⚠️ {err}"
         try:
             loaded = read_upload(paths[0], self.settings)
             detected, preview = find_defects(
                 loaded,
                 paths[0],
                 model=self.settings.scratch_model,
-                threshold=SCRATCH_THRESHOLDS[str(sensitivity)],
+                threshold=threshold,
                 preview_side=self.settings.preview_side,
                 tile=self.settings.tile,
                 device=self.settings.device,
@@ -325,12 +339,8 @@ def _restore_tab(settings: WebSettings) -> tuple[gr.Button, list[Any]]:
             label="Remove scratches, dust and tears"
             + ("" if scratch_off is None else f" (unavailable: {_escape(scratch_off)})"),
         )
-        sensitivity = gr.Radio(
-            choices=list(SCRATCH_CHOICES.items()),
-            value="sure",
-            label="Scratch removal: what to fill",
-            interactive=scratch_off is None,
-            elem_id="scratch-sensitivity",
+        sensitivity = _sensitivity_radio(
+            "Scratch removal: what to fill", "scratch-sensitivity", interactive=scratch_off is None
         )
         monochrome = gr.Radio(
             choices=list(MONOCHROME_CHOICES.items()),
@@ -376,12 +386,8 @@ def _touchup_tab(settings: WebSettings) -> dict[str, Any]:
             "damage it missed and **green** over marks on real detail, then restore."
             + ("" if off is None else f" ⚠️ Unavailable: {_escape(off)}.")
         )
-        sensitivity = gr.Radio(
-            choices=list(SCRATCH_CHOICES.items()),
-            value="sure",
-            label="What to mark",
-            interactive=off is None,
-            elem_id="touchup-sensitivity",
+        sensitivity = _sensitivity_radio(
+            "What to mark", "touchup-sensitivity", interactive=off is None
         )
         find = gr.Button("Find scratches", elem_id="find-btn", interactive=off is None)
         editor = gr.ImageEditor(
