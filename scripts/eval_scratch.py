@@ -2,13 +2,16 @@
 
 1. Detection: clean/val photos + the ``scratches-only`` preset (fixed seed per photo), pixel
    F1 / IoU of the detector's mask (its calibrated threshold, no dilation) against the
-   engine's mask.
+   engine's mask. ``--preset exam-scratches`` uses the scratch exam instead
+   (:mod:`daguerre.metrics.exam`, damage written apart from our engine, never trained on)
+   and its exact masks; parts 2 and 3 are otherwise the same.
 2. Inpainting: the same damaged photos, PSNR inside the true mask for our restorer given the
    mask vs OpenCV Telea with the same mask.
 3. Whole-image PSNR on the ``aged`` preset with ``--scratches auto`` vs ``off`` (and with the
    engine's true mask, dilated the same way: what a perfect detector would give).
 
 Usage: python scripts/eval_scratch.py --clean ../shared/data/clean/val [--limit N] [--max-side 512]
+       [--preset scratches-only|exam-scratches]
 
 Every photo of the folder by default (clean/val: 137); ``--limit N`` takes the first N in
 sorted order (clean/val's first 40 are the Set5/Set14/McMaster test images, the hardest).
@@ -32,6 +35,7 @@ from daguerre.degrade.presets import build_preset
 from daguerre.io.discover import collect_inputs
 from daguerre.io.image import read_image
 from daguerre.metrics.evaluate import fit_max_side, image_seed
+from daguerre.metrics.exam import EXAMS, degrade_exam
 from daguerre.metrics.fidelity import psnr
 from daguerre.pipelines.baseline import telea_inpaint
 from daguerre.pipelines.restore import RestoreOptions, restore_tensor
@@ -50,6 +54,17 @@ def masked_psnr(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> float:
     return 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-10))).item()
 
 
+def scratched(preset: str, clean: torch.Tensor, seed: int) -> tuple[torch.Tensor, ...]:
+    """``(damaged, true mask (1,H,W) in {0,1}, target)`` for a scratch preset or exam."""
+    if preset in EXAMS:
+        damaged, mask = degrade_exam(preset, clean, seed)
+        return damaged, mask, clean
+    op = build_preset(preset)
+    hit = run(op, clean[None], torch.Generator().manual_seed(seed))
+    target = apply_to_target(op, clean[None], hit.params)[0]
+    return hit.image[0], (hit.mask[0] > 0.25).float(), target
+
+
 def _scores(tally: dict[str, float]) -> dict[str, float]:
     tp, fp, fn = tally["tp"], tally["fp"], tally["fn"]
     return {
@@ -63,6 +78,12 @@ def _scores(tally: dict[str, float]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clean", type=Path, required=True)
+    parser.add_argument(
+        "--preset",
+        default="scratches-only",
+        choices=["scratches-only", "exam-scratches"],
+        help="damage for parts 1-2: our preset, or the scratch exam with its exact masks",
+    )
     parser.add_argument("--limit", type=int, default=0, help="first N photos; 0: all")
     parser.add_argument("--max-side", type=int, default=512)
     parser.add_argument("--seed", type=int, default=0)
@@ -89,8 +110,8 @@ def main() -> None:
     restore_sweep = sorted({args.restore_threshold, *extra})
     swept = {t: {"tp": 0.0, "fp": 0.0, "fn": 0.0} for t in sweep}
     paths, _ = collect_inputs([args.clean], recursive=True)
-    inside = {"ours": [], "telea": [], "input": []}
-    aged = {"auto": [], "off": [], "true_mask": [], "input": []}
+    inside: dict[str, list[float]] = {"ours": [], "telea": [], "input": []}
+    aged: dict[str, list[float]] = {"auto": [], "off": [], "true_mask": [], "input": []}
     aged_by: dict[float, list[float]] = {t: [] for t in restore_sweep}
     scales = tuple(float(s) for s in args.scales.split(",") if s) or None
     detect = DetectOptions(model=args.detector, dilate=0, scales=scales, precision=args.precision)
@@ -98,11 +119,8 @@ def main() -> None:
     paths = paths[: args.limit] if args.limit > 0 else paths
     for path in paths:
         clean = fit_max_side(read_image(path).rgb, args.max_side)
-        gen = torch.Generator().manual_seed(image_seed(args.seed, path.stem))
-        op = build_preset("scratches-only")
-        hit = run(op, clean[None], gen)
-        truth = (hit.mask[0] > 0.25).float()
-        prob = detect_defects(hit.image[0], detect)
+        damaged, truth, target = scratched(args.preset, clean, image_seed(args.seed, path.stem))
+        prob = detect_defects(damaged, detect)
         for t, tally in swept.items():
             pred = prob > t
             tally["tp"] += float((pred & (truth > 0)).sum())
@@ -111,11 +129,10 @@ def main() -> None:
         if args.detect_only:
             continue
         if truth.sum() > 0:
-            target = apply_to_target(op, clean[None], hit.params)[0]
-            ours = restore_tensor(hit.image[0], restore, mask=truth)
+            ours = restore_tensor(damaged, restore, mask=truth)
             inside["ours"].append(masked_psnr(ours, target, truth))
-            inside["telea"].append(masked_psnr(telea_inpaint(hit.image[0], truth), target, truth))
-            inside["input"].append(masked_psnr(hit.image[0], target, truth))
+            inside["telea"].append(masked_psnr(telea_inpaint(damaged, truth), target, truth))
+            inside["input"].append(masked_psnr(damaged, target, truth))
         op = build_preset("aged")
         gen = torch.Generator().manual_seed(image_seed(args.seed + 1, path.stem))
         old = run(op, clean[None], gen)
@@ -137,6 +154,7 @@ def main() -> None:
         aged["input"].append(float(psnr(old.image[0], target)))
     result = {
         "images": len(paths),
+        "preset": args.preset,
         "threshold": args.threshold,
         "restore_threshold": args.restore_threshold,
         "detection": _scores(swept[args.threshold]),

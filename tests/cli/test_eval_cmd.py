@@ -54,7 +54,7 @@ def test_clean_mode_writes_reports_and_reports_a_bad_file(tmp_path: Path, model:
     assert "Mean over 3 image(s)" in result.output and "baseline" in result.output
     record = json.loads((out / "results.json").read_text())
     assert [row["image"] for row in record["images"]] == ["a", "b", "c"]
-    assert record["methods"] == ["input", "baseline", "ours"]
+    assert record["methods"] == ["input", "baseline", "autolevels_median", "ours"]
     assert record["failed"][0]["image"] == "broken"
     assert record["settings"]["preset"] == "unstructured" and record["settings"]["max_side"] == 100
     assert record["images"][2]["height"] == 100 and record["images"][2]["width"] == 67
@@ -91,6 +91,7 @@ def test_real_mode_niqe_and_small_photo_skipped(
     record = json.loads((out / "results.json").read_text())
     assert record["kind"] == "real" and len(record["images"]) == 2
     assert record["summary"]["ours"]["count"] == 2 and "improved" in record["summary"]["ours"]
+    assert record["methods"] == ["input", "baseline", "autolevels_median", "ours"]
     assert record["skipped"][0]["image"] == "thumb"
     assert read_image(out / "sheet.png").meta.size[0] == 1600
 
@@ -117,6 +118,7 @@ def test_fd_without_backbone_is_skipped_with_a_note(
         (("--preset", "unstructured"), "exactly one of"),
         (("--clean", "{dir}"), "preset"),
         (("--clean", "{dir}", "--preset", "unstructurd"), "unstructured"),
+        (("--clean", "{dir}", "--preset", "exams"), "exam-scratches"),
         (("--real", "{dir}", "--fd"), "--clean only"),
         (("--real", "{dir}", "--max-side", "100"), "192"),
         (("--clean", "{dir}", "-p", "aged", "--model", "{dir}/nope"), "not found"),
@@ -180,3 +182,29 @@ def test_ensemble_is_run_and_recorded(tmp_path: Path) -> None:
         assert json.loads((out / "results.json").read_text())["settings"]["ensemble"] == int(size)
         scores[size] = next(csv.DictReader((out / "results.csv").open()))["ours_psnr"]
     assert scores["1"] != scores["8"]  # a random net is not flip-invariant: the runs differ
+
+
+@pytest.mark.parametrize("preset", ["exam", "exam-scratches"])
+def test_exam_presets_score_every_baseline_reproducibly(
+    tmp_path: Path, model: Path, preset: str
+) -> None:
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    _photos(clean, {"a": (48, 64), "b": (56, 40)})
+    base = ("--clean", clean, "--preset", preset, "--model", model, "--tile", "64")
+    result = _eval(*base, "-o", tmp_path / "one")
+    assert result.exit_code == 0, result.output
+    assert "2 scored, 0 skipped, 0 failed" in result.output
+    summary = result.output[result.output.index("Mean over 2 image(s)") :]
+    assert "autolevels_median" in summary and "baseline" in summary and "ours" in summary
+    record = json.loads((tmp_path / "one" / "results.json").read_text())
+    assert record["methods"] == ["input", "baseline", "autolevels_median", "ours"]
+    assert record["settings"]["preset"] == preset
+    for method in record["methods"]:
+        assert 0 < record["summary"][method]["psnr"] < 100  # damaged: input PSNR is finite
+    assert "improved" in record["summary"]["autolevels_median"]
+    sheet = read_image(tmp_path / "one" / "sheet.png")  # five columns: input, 3 methods, truth
+    assert sheet.meta.size[0] == 1600
+    assert _eval(*base, "-q", "--sheet-count", "0", "-o", tmp_path / "two").exit_code == 0
+    csvs = [(tmp_path / n / "results.csv").read_text() for n in ("one", "two")]
+    assert csvs[0] == csvs[1] and "autolevels_median_psnr" in csvs[0]

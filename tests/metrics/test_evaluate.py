@@ -28,6 +28,7 @@ from daguerre.metrics.evaluate import (
     fit_max_side,
     image_seed,
 )
+from daguerre.metrics.exam import degrade_exam
 from daguerre.metrics.fidelity import psnr
 from daguerre.nn.generators.unet import UNetGenerator
 from daguerre.nn.mobilenet import MobileNetV2Features
@@ -202,3 +203,28 @@ def test_fit_max_side_and_image_seed() -> None:
     assert fit_max_side(img, 45).shape == (3, 45, 15)
     assert fit_max_side(img, 0) is img and fit_max_side(img, 200) is img
     assert image_seed(5, "photo") == file_seed(5, "photo")  # same file, same damage as `degrade`
+
+
+@pytest.mark.parametrize("name", ["exam", "exam-scratches"])
+def test_exams_are_presets_with_the_clean_photo_as_ground_truth(
+    gen: torch.Generator, name: str
+) -> None:
+    images = _images(gen, ((40, 48), (36, 36)))
+    events: list[ImageEvent] = []
+    table = evaluate_paired(images, name, {"same": lambda x: x}, seed=5, on_image=events.append)
+    assert len(table.rows) == 2 and table.settings == {"preset": name, "seed": 5}
+    for (image_name, clean), event in zip(images, events, strict=True):
+        assert torch.equal(event.images[GROUND_TRUTH], clean)
+        expected = degrade_exam(name, clean, image_seed(5, image_name))[0]
+        assert torch.equal(event.images[INPUT], expected)
+    assert table.mean("same", "psnr") == table.mean(INPUT, "psnr") < 40
+    again = evaluate_paired(images, name, {}, seed=5)
+    other = evaluate_paired(images, name, {}, seed=6)
+    assert again.mean(INPUT, "psnr") == table.mean(INPUT, "psnr")
+    assert other.mean(INPUT, "psnr") != table.mean(INPUT, "psnr")
+
+
+def test_unknown_preset_lists_presets_and_exams() -> None:
+    with pytest.raises(DaguerreError, match="exam-scratches") as info:
+        evaluate_paired([], "exma", {})
+    assert "unstructured" in str(info.value)

@@ -67,3 +67,16 @@ def test_label_image_marks_only_the_corner() -> None:
     assert out[:, :LINE, :40].max() == 1.0  # white banner
     assert torch.equal(out[:, LINE + 2 :, :], img[:, LINE + 2 :, :])
     assert torch.equal(out[:, :, 120:], img[:, :, 120:])
+
+
+def test_sheet_has_room_for_every_eval_column() -> None:
+    """eval restore --clean: degraded | baseline | autolevels_median | ours | ground truth."""
+    columns = ("degraded", "baseline", "autolevels_median", "ours", "ground truth")
+    img = torch.rand(3, 30, 40, generator=torch.Generator().manual_seed(0))
+    row = SheetRow("a.png", (img,) * 5, ("x",) * 5)
+    cell, heights, total = sheet_layout([row], len(columns), 1600)
+    assert cell == (1600 - 6 * MARGIN) // 5 and heights == [round(cell * 30 / 40)]
+    sheet = render_sheet([row], columns, width=1600)
+    assert sheet.shape == (3, total, 1600)
+    with pytest.raises(ValueError, match="5 columns"):
+        render_sheet([SheetRow("b.png", (img,) * 4, ("x",) * 4)], columns)

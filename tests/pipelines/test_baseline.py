@@ -1,4 +1,4 @@
-"""Classical baselines: NLM + unsharp restoration, Telea inpainting."""
+"""Classical baselines: NLM + unsharp, auto-levels + median, Telea inpainting."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from daguerre.metrics.fidelity import psnr
 from daguerre.pipelines.baseline import (
+    autolevels_median,
     classical_restore,
     estimate_noise_sigma,
     nlm_strength,
@@ -86,3 +87,39 @@ def test_telea_mask_forms(gen: torch.Generator) -> None:
         telea_inpaint(img, torch.zeros(16, 16))
     with pytest.raises(ValueError, match="one channel"):
         telea_inpaint(img, torch.zeros(1, 3, 32, 32))
+
+
+def test_autolevels_stretches_a_squeezed_ramp_per_channel() -> None:
+    ramp = torch.linspace(0.0, 1.0, 200).expand(3, 40, 200).clone()
+    squeezed = ramp.clone()
+    squeezed[0] = 0.2 + 0.6 * ramp[0]  # faded red
+    squeezed[1] = 0.1 + 0.5 * ramp[1]
+    squeezed[2] = 0.3 + 0.4 * ramp[2]  # and a colour cast
+    out = autolevels_median(squeezed)
+    assert out.shape == squeezed.shape and out.dtype == torch.float32
+    for channel in out:
+        assert channel.min() < 0.01 and channel.max() > 0.99
+    assert (out - ramp).abs().max() < 0.03  # the ramp comes back (1 % clipped at the ends)
+    assert torch.equal(out, autolevels_median(squeezed[None])[0])  # batched == single
+
+
+def test_autolevels_median_removes_salt_noise(gen: torch.Generator) -> None:
+    clean = smooth_image(gen, batch=2, size=64)
+    low = clean.amin(dim=(2, 3), keepdim=True)
+    high = clean.amax(dim=(2, 3), keepdim=True)
+    clean = (clean - low) / (high - low)  # already spans [0, 1]: levels leave it nearly alone
+    salt = torch.rand(2, 1, 64, 64, generator=gen) < 0.03
+    noisy = torch.where(salt, torch.ones_like(clean), clean)
+    out = autolevels_median(noisy)
+    assert (out - clean)[salt.expand_as(clean)].abs().mean() < 0.05
+    assert (noisy - clean)[salt.expand_as(clean)].abs().mean() > 0.2
+    assert (psnr(out, clean) > psnr(noisy, clean) + 8.0).all()
+
+
+def test_autolevels_leaves_a_flat_channel_and_checks_arguments() -> None:
+    flat = torch.full((3, 16, 16), 0.4)
+    assert torch.equal(autolevels_median(flat), flat)
+    with pytest.raises(ValueError, match="percentiles"):
+        autolevels_median(flat, percentiles=(99.5, 0.5))
+    with pytest.raises(ValueError, match=r"\(B,3,H,W\)"):
+        autolevels_median(flat[:1])

@@ -1,11 +1,15 @@
-"""``daguerre eval restore``: score the restoration model against the input and a baseline.
+"""``daguerre eval restore``: score the restoration model against the input and baselines.
 
 Two modes, a thin shell over :mod:`daguerre.metrics.evaluate`:
 
 * ``--clean DIR --preset NAME``: each clean photo is degraded with the preset (seeded from
-  ``--seed`` and its file stem, as ``daguerre degrade`` does), then restored by the classical
-  baseline (non-local means + unsharp mask) and by the model. PSNR / SSIM against the ground
-  truth for input, baseline and model; ``--fd`` adds a patch-level FD-MobileNetV2 (not FID).
+  ``--seed`` and its file stem, as ``daguerre degrade`` does), then restored by two classical
+  baselines (``baseline``: non-local means + unsharp mask; ``autolevels_median``: per-channel
+  0.5/99.5 % auto-levels + 3x3 median) and by the model. PSNR / SSIM against the ground truth
+  for the input, each baseline and the model; ``--fd`` adds a patch-level FD-MobileNetV2 (not
+  FID). Besides the ageing presets, NAME may be an exam (``exam``, ``exam-scratches``;
+  :mod:`daguerre.metrics.exam`): damage written apart from our engine, never trained on,
+  whose ground truth is the clean photo.
 * ``--real DIR``: real old photos, no ground truth: NIQE before and after (lower is better).
 
 Photos are first downscaled so their long side is at most ``--max-side`` (default 512), which
@@ -65,7 +69,12 @@ RealOpt = Annotated[
 ]
 PresetOpt = Annotated[
     str | None,
-    typer.Option("--preset", "-p", help="Degradation preset for --clean (`daguerre presets`)."),
+    typer.Option(
+        "--preset",
+        "-p",
+        help="Degradation for --clean: a preset (`daguerre presets`) or an exam we never train"
+        " on: `exam` (old-photo look) or `exam-scratches` (scratches and dust).",
+    ),
 ]
 ModelOpt = Annotated[
     str, typer.Option("--model", "-m", help="Shipped model name or a model folder.")
@@ -238,7 +247,7 @@ def _restorers(
     model: str, tile: int, device: str, grade: str, kind: str = "auto", ensemble: int = 1,
     fusion: str = "auto",
 ) -> dict[str, Restorer]:  # fmt: skip
-    from daguerre.pipelines.baseline import classical_restore
+    from daguerre.pipelines.baseline import autolevels_median, classical_restore
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
 
     try:
@@ -246,7 +255,11 @@ def _restorers(
                                  ensemble=ensemble, fusion=fusion)  # fmt: skip
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="'--ensemble'") from None
-    return {"baseline": classical_restore, "ours": lambda rgb: restore_tensor(rgb, options)}
+    return {
+        "baseline": classical_restore,  # NLM + unsharp mask
+        "autolevels_median": autolevels_median,
+        "ours": lambda rgb: restore_tensor(rgb, options),
+    }
 
 
 def _collect(folder: Path, limit: int | None) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -378,18 +391,19 @@ def restore(
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
 ) -> None:
-    """Score the restoration model against the input and the classical baseline.
+    """Score the restoration model against the input and two classical baselines.
 
     --clean DIR --preset NAME: degrade, restore, compare PSNR/SSIM with the originals.
+
+    NAME is a preset, or an exam we never train on (exam, exam-scratches).
 
     --real DIR: NIQE before/after, no ground truth (lower is better).
 
     Writes OUT/results.json, OUT/results.csv and OUT/sheet.png.
     """
     from daguerre.cli.batch import make_reporter
-    from daguerre.degrade.presets import build_preset
     from daguerre.errors import UnknownNameError
-    from daguerre.metrics.evaluate import evaluate_paired, evaluate_real
+    from daguerre.metrics.evaluate import damage_for, evaluate_paired, evaluate_real
 
     mode, folder = _mode(clean, real, preset, fd, max_side)
     _check_model(model)
@@ -398,7 +412,7 @@ def restore(
     restorers = _restorers(model, tile, device, grade, kind.value, ensemble, fusion.value)
     if mode == "paired":
         try:
-            build_preset(str(preset))
+            damage_for(str(preset))
         except UnknownNameError as err:
             raise typer.BadParameter(str(err), param_hint="'--preset'") from None
     paths, problems = _collect(folder, limit)

@@ -1,6 +1,7 @@
 """Score restoration methods side by side: paired (synthetic damage) and real (no reference).
 
-* :func:`evaluate_paired`: each clean photo is degraded with a preset and a per-image seed,
+* :func:`evaluate_paired`: each clean photo is degraded with a preset (or an exam from
+  :mod:`daguerre.metrics.exam`, damage written apart from our engine) and a per-image seed,
   every restorer is run on the degraded photo, and PSNR / SSIM against the ground truth are
   recorded for the degraded input itself (method ``"input"``) and for each restorer. Optionally
   a patch-level FD-MobileNetV2 (a Frechet distance on MobileNetV2 features, **not FID**) of
@@ -32,8 +33,9 @@ from torch import Tensor
 
 from daguerre.degrade.base import Degradation, generator_for
 from daguerre.degrade.chain import apply_to_target, run
-from daguerre.degrade.presets import build_preset
-from daguerre.errors import DaguerreError
+from daguerre.degrade.presets import build_preset, preset_names
+from daguerre.errors import DaguerreError, UnknownNameError
+from daguerre.metrics.exam import EXAMS, degrade_exam
 from daguerre.metrics.fidelity import psnr, ssim
 from daguerre.metrics.niqe import MIN_SIDE as NIQE_MIN_SIDE
 from daguerre.metrics.niqe import niqe
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 
 Restorer = Callable[[Tensor], Tensor]
+Damage = Callable[[Tensor, int], tuple[Tensor, Tensor]]  # (clean, seed) -> (degraded, target)
 GROUND_TRUTH = "ground truth"  # key of the target in ImageEvent.images (paired only)
 PSNR_CAP = 100.0  # dB; identical images would give inf, which JSON and means cannot hold
 SSIM_MIN_SIDE = 11  # the SSIM window
@@ -112,6 +115,54 @@ def fit_max_side(img: Tensor, max_side: int | None) -> Tensor:
     size = (max(1, round(height * ratio)), max(1, round(width * ratio)))
     small = F.interpolate(img[None], size=size, mode="bicubic", antialias=True, align_corners=False)
     return small[0].clamp_(0.0, 1.0)
+
+
+def _preset_damage(op: Degradation[Any]) -> Damage:
+    """Damage from one of our degradations; the target is its ``apply_to_target``."""
+
+    def damage(clean: Tensor, seed: int) -> tuple[Tensor, Tensor]:
+        batch = clean[None]
+        result = run(op, batch, generator_for(seed))
+        return result.image[0], apply_to_target(op, batch, result.params)[0]
+
+    return damage
+
+
+def _exam_damage(name: str) -> Damage:
+    """Damage from the exam ``name``; the target is the clean photo itself."""
+
+    def damage(clean: Tensor, seed: int) -> tuple[Tensor, Tensor]:
+        return degrade_exam(name, clean, seed)[0], clean
+
+    return damage
+
+
+def damage_for(preset: str | Degradation[Any]) -> Damage:
+    """``(clean (3,H,W), seed) -> (degraded, target)`` for a preset, an exam or a degradation.
+
+    Args:
+        preset: a preset name (``daguerre presets``), an exam name (``"exam"``,
+            ``"exam-scratches"``; :mod:`daguerre.metrics.exam`) or a degradation.
+
+    Returns:
+        A function of a (3,H,W) float32 [0,1] CPU image and an int seed; same seed, same output.
+
+    Raises:
+        UnknownNameError: ``preset`` is neither a preset nor an exam; the message lists both.
+
+    Example:
+        >>> img = torch.full((3, 32, 32), 0.5)
+        >>> degraded, target = damage_for("exam")(img, 0)
+        >>> torch.equal(target, img), torch.equal(degraded, damage_for("exam")(img, 0)[0])
+        (True, True)
+    """
+    if not isinstance(preset, str):
+        return _preset_damage(preset)
+    if preset in EXAMS:
+        return _exam_damage(preset)
+    if preset not in preset_names():
+        raise UnknownNameError("preset", preset, [*preset_names(), *EXAMS])
+    return _preset_damage(build_preset(preset))
 
 
 def _restore_all(degraded: Tensor, restorers: Mapping[str, Restorer]) -> dict[str, Tensor]:
@@ -207,17 +258,15 @@ def _fd_note(acc: _PatchFeatures) -> tuple[str, ...]:
 
 
 def _paired_one(
-    name: str, clean: Tensor, op: Degradation[Any], restorers: Mapping[str, Restorer], seed: int
+    name: str, clean: Tensor, damage: Damage, restorers: Mapping[str, Restorer], seed: int
 ) -> tuple[EvalRow, dict[str, Tensor]]:
     """Degrade, restore and score one clean image; returns its row and all its versions."""
     if clean.ndim != 3 or clean.shape[0] != 3:
         raise ValueError(f"expected a (3,H,W) image, got {tuple(clean.shape)}")
-    batch = clean.detach().float().cpu()[None]
-    result = run(op, batch, generator_for(image_seed(seed, name)))
-    target = apply_to_target(op, batch, result.params)[0]
-    if float((result.image[0] - target).abs().max()) < _UNCHANGED_TOL:
+    degraded, target = damage(clean.detach().float().cpu(), image_seed(seed, name))
+    if float((degraded - target).abs().max()) < _UNCHANGED_TOL:
         raise _UnchangedError(UNCHANGED)
-    outputs = _restore_all(result.image[0], restorers)
+    outputs = _restore_all(degraded, restorers)
     stacked = torch.stack(list(outputs.values()))
     reference = target.expand_as(stacked)
     psnrs = psnr(stacked, reference).clamp(max=PSNR_CAP).tolist()
@@ -242,7 +291,9 @@ def evaluate_paired(
 
     Per image ``name``: ``run(op, clean, generator_for(image_seed(seed, name)))`` gives the
     degraded input; the ground truth is ``apply_to_target`` of the clean image (a photo turned
-    gray by the preset is compared with a gray target). The degraded input is scored as method
+    gray by the preset is compared with a gray target). An exam (``"exam"``,
+    ``"exam-scratches"``) is seeded with ``image_seed(seed, name)`` too, and its ground truth
+    is the clean image (:func:`damage_for`). The degraded input is scored as method
     ``"input"``. PSNR is capped at 100 dB. An image the preset happens to leave unchanged
     (every pixel within half an 8-bit step; ``unstructured`` skips all four of its operations
     with probability 0.3**4) is recorded in ``skipped``: its infinite input PSNR would swamp
@@ -252,7 +303,8 @@ def evaluate_paired(
     Args:
         clean_images: ``(name, (3,H,W) float32 [0,1])`` pairs; names should be unique. Images
             with a side under 11 px (the SSIM window) are recorded in ``skipped``.
-        preset: preset name (``daguerre presets``) or a degradation.
+        preset: preset name (``daguerre presets``), exam name (``"exam"``,
+            ``"exam-scratches"``) or a degradation.
         restorers: ``{method: (3,H,W) -> (3,H,W)}``, all in [0,1]; not named "input" or
             "ground truth".
         seed: run seed; each image's seed derives from it and the name.
@@ -263,7 +315,7 @@ def evaluate_paired(
         A ``"paired"`` table with metrics ``("psnr", "ssim")``.
 
     Raises:
-        UnknownNameError: ``preset`` is not a preset name.
+        UnknownNameError: ``preset`` is neither a preset nor an exam name.
 
     Example:
         >>> images = [("a", torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(0)))]
@@ -271,7 +323,7 @@ def evaluate_paired(
         >>> table.methods, table.mean("same", "psnr") == table.mean("input", "psnr")
         (('input', 'same'), True)
     """
-    op = build_preset(preset) if isinstance(preset, str) else preset
+    damage = damage_for(preset)
     methods = _check_methods(restorers, (INPUT, GROUND_TRUTH))
     acc = _PatchFeatures(fd) if fd is not None else None
     rows: list[EvalRow] = []
@@ -283,7 +335,7 @@ def evaluate_paired(
             _notify(on_image, ImageEvent(name, "skipped", skipped[-1][1]))
             continue
         try:
-            row, versions = _paired_one(name, clean, op, restorers, seed)
+            row, versions = _paired_one(name, clean, damage, restorers, seed)
             if acc is not None:
                 acc.add(name, versions, image_seed(seed, name))
         except _UnchangedError as err:
@@ -397,8 +449,10 @@ __all__ = [
     "FDSettings",
     "EvalRow",
     "EvalTable",
+    "Damage",
     "ImageEvent",
     "Restorer",
+    "damage_for",
     "evaluate_paired",
     "evaluate_real",
     "fit_max_side",
