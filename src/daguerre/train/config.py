@@ -42,6 +42,8 @@ class LossConfig:
     ssim: float = 0.0
     frequency: float = 0.0
     adversarial_start: int = 1000  # steps of pure reconstruction before D joins (stabilises)
+    # weight of the real-scan term (train.real_domain): restored real scans vs clean photos
+    real_adversarial: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class DataConfig:
     mask_channel: bool = False  # feed the defect mask as a 4th input channel (inpainting)
     mask_dropout: float = 0.3  # with mask_channel: probability that the mask input is zeroed
     mask_noise: float = 0.0  # with mask_channel: share of detector-like masks (train.mask_noise)
+    real: tuple[str, ...] = ()  # folders of real old scans: the unpaired domain (real_domain)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from daguerre.train import checkpoints, loop
 from daguerre.train.config import TrainConfig
 from daguerre.train.distributed import DistInfo, barrier, init_distributed
 from daguerre.train.ema import EMA
+from daguerre.train.real_domain import RealDomain
 from daguerre.train.schedule import linear_decay
 from daguerre.train.tasks import Pix2PixTask
 from daguerre.train.tblog import RunLogger
@@ -71,6 +72,7 @@ class RestoreTrainer:
         self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=scale)
         if self.amp:
             log.info("mixed precision: %s autocast", "fp16" if scale else "bf16")
+        self.real = self._real_domain()
         self.step = 0
         self.best_psnr = float("-inf")
         if cfg.init:
@@ -90,6 +92,16 @@ class RestoreTrainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.g_train = DistributedDataParallel(self.generator, device_ids=ids)
             self.d_train = DistributedDataParallel(self.discriminator, device_ids=ids)
+
+    def _real_domain(self) -> RealDomain | None:
+        """The real-scan objective, when the config asks for it (single process only)."""
+        if self.cfg.loss.real_adversarial <= 0:
+            return None
+        if not self.cfg.data.real:
+            raise ValueError("loss.real_adversarial needs data.real: folders of real old scans")
+        if self.dist.world > 1:
+            raise ValueError("loss.real_adversarial runs in a single process, not under DDP")
+        return RealDomain(self.cfg, self.device, amp=self.amp)
 
     def _features(self) -> Any:
         if self.cfg.loss.perceptual <= 0:
@@ -113,7 +125,10 @@ class RestoreTrainer:
         )
 
     def _nets(self) -> dict[str, nn.Module]:
-        return {"model": self.generator, "ema": self.ema.shadow, "disc": self.discriminator}
+        nets = {"model": self.generator, "ema": self.ema.shadow, "disc": self.discriminator}
+        if self.real is not None:
+            nets["real_disc"] = self.real.discriminator
+        return nets
 
     def _init_generator(self, name_or_dir: str) -> None:
         """Fine-tune: copy a saved generator's weights into the model and its EMA (strict)."""
@@ -138,6 +153,8 @@ class RestoreTrainer:
         self.scaler_d.load_state_dict(state["scaler_d"])
         self.step = int(state["step"])
         self.best_psnr = float(state["best_psnr"])
+        if self.real is not None:
+            self.real.load_state(state)
         log.info("resumed from %s at step %d", found[-1], self.step)
 
     def _save(self) -> None:
@@ -150,6 +167,7 @@ class RestoreTrainer:
             "opt_d": self.opt_d.state_dict(),
             "scaler_g": self.scaler_g.state_dict(),
             "scaler_d": self.scaler_d.state_dict(),
+            **(self.real.state() if self.real is not None else {}),
         }
         path = checkpoints.save_checkpoint(
             self.run_dir,
@@ -169,6 +187,8 @@ class RestoreTrainer:
             group["lr"] = self.cfg.optim.lr_g * mult
         for group in self.opt_d.param_groups:
             group["lr"] = self.cfg.optim.lr_d * mult
+        if self.real is not None:
+            self.real.set_lr(mult)
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         """One D step then one G step on ``batch``; returns the logged scalars."""
@@ -183,7 +203,10 @@ class RestoreTrainer:
         clip = self.cfg.optim.grad_clip
         with torch.autocast(self.device.type, enabled=self.amp):
             fake = self.task.generate(batch)
+            real_fake = self.real.restore(self.g_train) if self.real is not None else None
         logs: dict[str, float] = {}
+        if self.real is not None and real_fake is not None:
+            logs["d_real"] = self.real.d_step(batch["clean"], real_fake, clip)
         if adversarial_on:
             # D step: D learns to tell (condition, clean) from (condition, restored)
             self.discriminator.requires_grad_(True)
@@ -196,6 +219,8 @@ class RestoreTrainer:
         self.discriminator.requires_grad_(False)
         with torch.autocast(self.device.type, enabled=self.amp):
             terms = self.task.g_losses(batch, fake, adversarial_on=adversarial_on)
+            if self.real is not None and real_fake is not None:
+                terms["real_adv"] = self.real.g_term(real_fake)
             g_total = torch.stack(list(terms.values())).sum()
         params = list(self.generator.parameters())
         logs["g_grad"] = loop.optimizer_step(g_total, self.opt_g, params, self.scaler_g, clip)
@@ -219,6 +244,8 @@ class RestoreTrainer:
             world=self.dist.world,
             workers=cfg.data.workers,
         )
+        if self.real is not None:
+            self.real.begin(self.step)
         progress = loop.Progress(start=self.step, total=cfg.optim.steps, enabled=self.dist.is_main)
         last_save = time.monotonic()
         self.generator.train()
