@@ -108,3 +108,24 @@ def test_tone_keeps_a_near_gray_input_exactly_gray(tmp_path) -> None:
     gray[0] += 1.0 / 255.0  # within looks_gray's tolerance: a gray scan with a slight cast
     out = restore_tensor(gray.clamp(0, 1), RestoreOptions(model=model, monochrome="tone"))
     assert torch.equal(out[0], out[1]) and torch.equal(out[1], out[2])
+
+
+def _partly_toned(colour: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
+    """A photo with a warm toner curve mixed in at ``fraction``, plus grain and scan noise."""
+    gen = torch.Generator().manual_seed(seed)
+    b, _, h, w = colour.shape
+    grain = 0.03 * torch.randn(b, 1, h, w, generator=gen)  # in the silver: every channel
+    luma = (torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1) * colour).sum(1, keepdim=True)
+    tone = torch.cat([luma**0.85, 0.9 * luma, 0.75 * luma**1.35], dim=1) + 0.03
+    mixed = (1 - fraction) * colour + fraction * tone.clamp(0, 1) + grain
+    return (mixed + 0.005 * torch.randn(mixed.shape, generator=gen)).clamp(0, 1)
+
+
+def test_a_colour_photo_toned_up_to_nine_tenths_keeps_its_colour() -> None:
+    vivid = make_image((4, 3, 128, 160), seed=11)
+    gray = vivid.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)
+    colour = gray + 0.3 * (vivid - gray)  # a photo's modest colour, not random saturated noise
+    for fraction in (0.3, 0.6, 0.9):
+        toned = _partly_toned(colour, fraction, seed=int(fraction * 10))
+        assert not looks_monochrome(toned).any(), fraction
+    assert looks_monochrome(_partly_toned(gray, 1.0, seed=1)).all()  # a fully toned print
