@@ -63,6 +63,13 @@ class ScratchDataConfig:
     workers: int = 1
     val_images: int = 16
     val_crop: int = 192
+    # real old scans as backgrounds (train.defect_data.RealBackgrounds): a share of the
+    # samples gets ``real_preset`` drawn onto a crop of a real scan; scans named as scratched
+    # are left out and what ``ignore_detector`` finds on the crop is ignored in the loss
+    real: tuple[str, ...] = ()
+    real_share: float = 0.0
+    real_preset: str = "scratches-only"
+    ignore_detector: str = "scratch"
 
 
 @dataclass(frozen=True)
@@ -118,16 +125,24 @@ class ScratchTrainConfig:
 
 
 def segmentation_losses(
-    logits: torch.Tensor, target: torch.Tensor, cfg: ScratchLossConfig
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    cfg: ScratchLossConfig,
+    valid: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """``{"bce", "dice"}`` (weighted) for ``(B,1,H,W)`` logits and a {0,1} float target.
 
     Dice is taken over the whole batch, so a crop without damage does not blow it up.
+    ``valid`` (``(B,1,H,W)`` in {0, 1}) leaves out the pixels where it is 0 (damage we
+    cannot label, e.g. real cracks on a real scan); ``None`` counts every pixel.
     """
     logits = logits.float()
     pos_weight = logits.new_tensor(cfg.pos_weight)
-    bce = F.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight)
-    prob = logits.sigmoid()
+    weight = torch.ones_like(logits) if valid is None else valid.float()
+    bce = F.binary_cross_entropy_with_logits(
+        logits, target, weight=weight, pos_weight=pos_weight, reduction="sum"
+    ) / weight.sum().clamp_min(1.0)
+    prob, target = logits.sigmoid() * weight, target * weight
     dice = 1.0 - (2.0 * (prob * target).sum() + 1.0) / (prob.sum() + target.sum() + 1.0)
     return {"bce": bce, "dice": cfg.dice * dice}
 
@@ -303,9 +318,10 @@ class ScratchTrainer:
             group["lr"] = o.lr * linear_decay(self.step, o.steps, o.decay_start)
         image = channels_last(batch["degraded"].to(self.device, non_blocking=True))
         target = training_target(batch["mask"].to(self.device, non_blocking=True), self.cfg.loss)
+        valid = batch["valid"].to(self.device, non_blocking=True) if "valid" in batch else None
         with torch.autocast(self.device.type, enabled=self.amp):
             logits = self.train_net(image)
-        terms = segmentation_losses(logits, target, self.cfg.loss)
+        terms = segmentation_losses(logits, target, self.cfg.loss, valid)
         total = torch.stack(list(terms.values())).sum()
         params = list(self.model.parameters())
         grad = loop.optimizer_step(total, self.opt, params, self.scaler, self.cfg.optim.grad_clip)
@@ -390,24 +406,42 @@ def build_mask_validator(cfg: ScratchTrainConfig) -> MaskValidator | None:
     return MaskValidator(degraded, target)
 
 
+def training_data(cfg: ScratchTrainConfig) -> Any:
+    """Damaged clean photos, mixed with damaged real scans when ``data.real_share`` > 0."""
+    from daguerre.train.data import SyntheticPairs
+    from daguerre.train.defect_data import Mixture, RealBackgrounds
+
+    data = cfg.data
+    photos = SyntheticPairs(
+        [Path(p) for p in data.train],
+        preset=data.preset,
+        crop=data.crop,
+        seed=cfg.seed,
+        length=10**12,  # the step sampler asks for global sample numbers; photos cycle
+    )
+    if data.real_share <= 0:
+        return photos
+    if not data.real:
+        raise ConfigError("data.real_share needs data.real: folders of real old scans")
+    scans = RealBackgrounds(
+        data.real, preset=data.real_preset, crop=data.crop, seed=cfg.seed + 1,
+        detector=data.ignore_detector,
+    )  # fmt: skip
+    shares = [1.0 - data.real_share, data.real_share]
+    return Mixture([photos, scans], shares, seed=cfg.seed, length=10**12)
+
+
 def train_scratch(
     cfg: ScratchTrainConfig, run_dir: Path, *, device: str = "auto", resume: bool = False
 ) -> Path:
     """Train (or resume) a scratch detector; returns the run folder (``best/`` is the model)."""
     from daguerre.infer.device import resolve_device, set_threads
-    from daguerre.train.data import SyntheticPairs
 
     if cfg.threads > 0:
         set_threads(cfg.threads)
     if not cfg.data.train:
         raise ValueError("data.train is empty: pass --data DIR")
-    dataset = SyntheticPairs(
-        [Path(p) for p in cfg.data.train],
-        preset=cfg.data.preset,
-        crop=cfg.data.crop,
-        seed=cfg.seed,
-        length=10**12,  # the step sampler asks for global sample numbers; photos cycle
-    )
+    dataset = training_data(cfg)
     trainer = ScratchTrainer(cfg, run_dir, device=resolve_device(device), resume=resume)
     trainer.fit(dataset, build_mask_validator(cfg) if trainer.dist.is_main else None)
     return Path(run_dir)
