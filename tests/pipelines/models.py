@@ -62,3 +62,14 @@ def save_brightness_router(folder: Path) -> Path:
         last.weight[0, 0] = 10.0
     config = ModelConfig(arch="kind", kwargs={"width": 4}, kind="kind", out_range="logits")
     return save_model(folder, net, config)
+
+
+def save_offset_grade(folder: Path, offset: float) -> Path:
+    """A colour grade that adds ``offset`` to every channel (A = 0, alpha 1)."""
+    from daguerre.nn.grade import GradeNet
+
+    net = GradeNet(width=8, grid=1, thumb=32)
+    with torch.no_grad():
+        net.head.bias[9:12] = offset
+    config = ModelConfig(arch="grade", kwargs={"width": 8, "grid": 1, "thumb": 32}, kind="grade")
+    return save_model(folder, net, config)

@@ -16,6 +16,7 @@ from daguerre.pipelines.restore import (
 from tests.pipelines.models import (
     save_brightness_router,
     save_identity_model,
+    save_offset_grade,
     save_offset_model,
 )
 
@@ -117,3 +118,20 @@ def test_router_threshold_moves_doubtful_photos_to_the_digital_expert(tmp_path: 
 
     load_router.cache_clear()
     assert photo_is_print(photos, str(router)).tolist() == [False, True]
+
+
+def test_the_grade_of_the_model_asked_for_reaches_every_expert(
+    experts: dict[str, str], tmp_path: Path
+) -> None:
+    grade = save_offset_grade(tmp_path / "grade", 0.05)
+    primary = Path(experts["print"])
+    graded = tmp_path / "graded"
+    graded.mkdir()
+    (graded / "model.safetensors").write_bytes((primary / "model.safetensors").read_bytes())
+    config = json.loads((primary / "config.json").read_text())
+    config["extra"]["grade"] = str(grade)
+    (graded / "config.json").write_text(json.dumps(config))
+    for level, expert in ((0.7, 0.0), (0.1, DIGITAL)):  # the router picks print, then digital
+        rgb = _photo(level)
+        out = restore_tensor(rgb, RestoreOptions(model=str(graded), monochrome="off"))
+        assert torch.allclose(out, (rgb + expert + 0.05).clamp(0, 1), atol=1e-5)

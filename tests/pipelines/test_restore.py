@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from daguerre.pipelines.restore import RestoreOptions, restore, restore_tensor
-from tests.pipelines.models import save_identity_model, save_random_model
+from tests.pipelines.models import save_identity_model, save_offset_grade, save_random_model
 
 
 @pytest.fixture(scope="module")
@@ -150,19 +150,8 @@ def test_scratches_with_maskless_model_raises(random_model: str) -> None:
         restore_tensor(torch.rand(3, 8, 8), RestoreOptions(model=random_model, scratches="auto"))
 
 
-def _save_offset_grade(folder: Path, offset: float) -> Path:
-    from daguerre.nn.grade import GradeNet
-    from daguerre.weights.checkpoint import ModelConfig, save_model
-
-    net = GradeNet(width=8, grid=1, thumb=32)
-    with torch.no_grad():
-        net.head.bias[9:12] = offset  # b = offset on every channel, A = 0, alpha 1
-    config = ModelConfig(arch="grade", kwargs={"width": 8, "grid": 1, "thumb": 32}, kind="grade")
-    return save_model(folder, net, config)
-
-
 def test_grade_option_applies_the_named_grade(identity: str, tmp_path: Path) -> None:
-    grade = str(_save_offset_grade(tmp_path / "grade", 0.1))
+    grade = str(save_offset_grade(tmp_path / "grade", 0.1))
     rgb = torch.rand(3, 30, 44, generator=torch.Generator().manual_seed(7)) * 0.8
     plain = restore_tensor(rgb, RestoreOptions(model=identity))  # identity names no grade
     graded = restore_tensor(rgb, RestoreOptions(model=identity, grade=grade, tile=16, overlap=4))
@@ -174,7 +163,7 @@ def test_grade_option_applies_the_named_grade(identity: str, tmp_path: Path) -> 
 def test_auto_grade_comes_from_the_restorer_config(tmp_path: Path) -> None:
     import json
 
-    grade = _save_offset_grade(tmp_path / "grade", -0.2)
+    grade = save_offset_grade(tmp_path / "grade", -0.2)
     model = save_identity_model(tmp_path / "restorer")
     config = json.loads((model / "config.json").read_text())
     config["extra"]["grade"] = str(grade)
@@ -195,7 +184,7 @@ def test_grade_option_rejects_a_model_of_another_kind(identity: str) -> None:
 
 @pytest.mark.parametrize("size", [(1, 40), (40, 1), (5, 7)])
 def test_grade_handles_strips_and_tiny_images(identity: str, tmp_path: Path, size: tuple) -> None:
-    grade = str(_save_offset_grade(tmp_path / "grade", 0.1))
+    grade = str(save_offset_grade(tmp_path / "grade", 0.1))
     rgb = torch.rand(3, *size, generator=torch.Generator().manual_seed(9)) * 0.8
     out = restore_tensor(rgb, RestoreOptions(model=identity, grade=grade, tile=16, overlap=4))
     assert out.shape == rgb.shape and torch.allclose(out, rgb + 0.1, atol=1e-5)

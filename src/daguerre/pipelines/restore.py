@@ -260,7 +260,7 @@ def _restore_fused(
         mask = _mask_from_options(batched, options, loaded)
     full_mask = None if mask is None else (mask if mask.ndim == 4 else mask[None])
     plain = replace(options, strength=1.0, kind="print", scratches="off", monochrome="off",
-                    fusion="off")  # fmt: skip
+                    fusion="off", grade=grade_name(options, loaded) or "off")  # fmt: skip
     size = small_size(batched.shape[-2], batched.shape[-1], fusion.scale)
     small_mask = None if full_mask is None else resize_mask(full_mask, size)
     tone = restore_tensor(shrink_area(batched, size), plain, mask=small_mask)
@@ -428,7 +428,10 @@ def restore_tensor(
     loaded = load_restorer(str(options.model), str(device))
     names = expert_names(rgb, options, loaded)
     if names != [options.model] * len(names):
-        return _restore_by_expert(rgb, options, names, mask, progress)
+        # every expert's output gets the grade of the model asked for (the grade is trained
+        # on what the whole routed pipeline makes), not its own
+        graded = replace(options, grade=grade_name(options, loaded) or "off")
+        return _restore_by_expert(rgb, graded, names, mask, progress)
     if loaded.detail is not None and options.fusion == "auto":
         return _restore_fused(rgb, options, loaded, loaded.detail, mask, progress)
     gray, toned = _neutral_output(rgb, options)  # before the output: its temporaries don't add
