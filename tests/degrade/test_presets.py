@@ -36,6 +36,8 @@ NAMES = [
     "detector-mix6",
     "detector-mix7",
     "detector-mix8",
+    "marks",
+    "detector-wide",
 ]
 
 

@@ -34,6 +34,7 @@ from daguerre.degrade.exposure import UnevenExposure
 from daguerre.degrade.flaking import Flaking
 from daguerre.degrade.grain import FilmGrain
 from daguerre.degrade.jpeg import JPEG
+from daguerre.degrade.marks import Marks
 from daguerre.degrade.noise import GaussianNoise, PoissonNoise, SaltPepper, SpeckleNoise
 from daguerre.degrade.paper import PaperTexture
 from daguerre.degrade.resize import DownUp, RandomResize
@@ -492,6 +493,35 @@ def restore_wide() -> Op:
     )  # fmt: skip
 
 
+# --- detector coverage ------------------------------------------------------------------------
+
+
+def marks() -> Op:
+    """Damage drawn many ways (:class:`Marks`) plus our scratches and dust: no ageing.
+
+    For backgrounds that are old already (real scans, ``train.defect_data``): 0-10 marks of
+    every geometry, profile and tone, 0-60 specks per 256 px square, our scratches (p 0.35)
+    and dust (p 0.3), then JPEG storage (p 0.3).
+    """
+    return Sequential(
+        [
+            Marks(),
+            Maybe(Scratches(count=(1, 6)), 0.35),
+            Maybe(Dust(), 0.3),
+            Maybe(JPEG(quality=(60, 95)), 0.3),
+        ]
+    )
+
+
+def detector_wide() -> Op:
+    """Detector training on photos, made for coverage.
+
+    ``defects`` 35 %, marks on clean photos 35 %, marks on aged ones 30 % (:func:`marks`,
+    :func:`aged`).
+    """
+    return OneOf([defects(), marks(), Sequential([aged(), marks()])], probs=(0.35, 0.35, 0.30))
+
+
 # --- registry -----------------------------------------------------------------------------
 
 PRESETS: dict[str, Callable[[], Op]] = {
@@ -514,6 +544,8 @@ PRESETS: dict[str, Callable[[], Op]] = {
     "detector-mix6": detector_mix6,
     "detector-mix7": detector_mix7,
     "detector-mix8": detector_mix8,
+    "marks": marks,
+    "detector-wide": detector_wide,
 }
 """Preset name -> factory of a fresh degradation."""
 
@@ -537,6 +569,8 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "detector-mix6": "detector-mix with a cracked-emulsion net on 40% of the aged prints",
     "detector-mix7": "detector-mix with crack nets on 60%, flaked emulsion on 50% of aged prints",
     "detector-mix8": "detector-mix, split-emulsion nets (cream, dark rims) on 50%, flakes 30%",
+    "marks": "damage drawn many ways (marks, scratches, dust), no ageing: for old backgrounds",
+    "detector-wide": "detector training: defects 35%, marks on clean 35%, marks on aged 30%",
 }
 """One line per preset, for ``--help`` texts and logs."""
 
