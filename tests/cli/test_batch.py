@@ -1,4 +1,5 @@
-"""The shared batch loop: planning, guards, metadata, sharding, reporting, interruption."""
+"""The shared batch loop: planning, guards, metadata, sharding, reporting, interruption,
+files not read, and a folder of real-world files (broken metadata, phone formats)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from daguerre.cli.batch import (
 from daguerre.errors import ConfigError, ImageReadError, ImageWriteError
 from daguerre.io.image import LoadedImage, read_image, write_image
 from daguerre.io.meta import ImageMeta
+from tests.io import corpus
+from tests.io import corpus_parts as parts
 
 
 def _image(path: Path, h: int = 20, w: int = 28, **kwargs: object) -> Path:
@@ -309,3 +312,112 @@ def test_summary_and_exit_code() -> None:
         "  b.png: corrupt",
     ]
     assert BatchReport().exit_code == 0
+
+
+# --- files not read and real-world folders ----------------------------------------------------
+
+
+def test_folder_files_not_read_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    _image(tmp_path / "in" / "a.png")
+    (tmp_path / "in" / "anim.gif").write_bytes(corpus.animated_gif())
+    (tmp_path / "in" / "notes.txt").write_text("scanned 1998")
+    (tmp_path / "in" / "sub").mkdir()
+    (tmp_path / "in" / "sub" / "raw.cr2").write_bytes(b"raw")
+    stream = io.StringIO()
+    report = _run([tmp_path / "in"], tmp_path / "out", reporter=Reporter(stream=stream))
+    assert sorted(path.name for path, _ in report.done) == ["a.png", "anim.gif"]
+    assert report.skipped == [(tmp_path / "in" / "notes.txt", "not read: unknown extension '.txt'")]
+    assert report.exit_code == 0  # nothing failed; the summary counts what was left out
+    assert summary_lines(report)[0] == "2 done, 0 failed, 1 skipped"
+    lines = stream.getvalue().splitlines()
+    assert f"skip: {tmp_path / 'in' / 'notes.txt'}: not read: unknown extension '.txt'" in lines
+    assert (
+        f"warning: {tmp_path / 'in' / 'anim.gif'}: 3 pages/frames; only the first is read" in lines
+    )
+    recursive = _run([tmp_path / "in"], tmp_path / "out2", recursive=True)
+    assert (tmp_path / "in" / "sub" / "raw.cr2") in [path for path, _ in recursive.skipped]
+
+
+def test_files_named_directly_are_never_skipped_for_their_extension(tmp_path: Path) -> None:
+    note = tmp_path / "notes.txt"
+    note.write_text("not an image")
+    report = _run([note, _image(tmp_path / "a.png")], tmp_path / "out")
+    assert report.skipped == [] and [path for path, _ in report.failed] == [note]
+
+
+def test_a_folder_without_images_names_what_it_holds(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.txt").write_text("x")
+    with pytest.raises(typer.BadParameter, match="no images found; not read: notes.txt"):
+        _run([tmp_path / "in"], tmp_path / "out")
+
+
+def test_unread_files_are_reported_once_across_shards(tmp_path: Path) -> None:
+    for name in "ab":
+        _image(tmp_path / "in" / f"{name}.png")
+    (tmp_path / "in" / "notes.txt").write_text("x")
+    reports = [_run([tmp_path / "in"], tmp_path / "out", shard=(rank, 2)) for rank in (0, 1)]
+    assert [len(report.skipped) for report in reports] == [1, 0]
+
+
+def test_realworld_folder_reads_every_readable_file_and_reports_the_rest(tmp_path: Path) -> None:
+    files = corpus.make_realworld(tmp_path / "in")
+    (tmp_path / "in" / "README.txt").write_text("archive notes")
+    stream = io.StringIO()
+    report = _run([tmp_path / "in"], tmp_path / "out", reporter=Reporter(stream=stream))
+    readable = {key: path for key, path in files.items() if key in corpus.READABLE}
+    refused = {key: path for key, path in files.items() if key in corpus.REFUSED}
+    assert sorted(path for path, _ in report.done) == sorted(readable.values())
+    assert sorted(path for path, _ in report.failed) == sorted(refused.values())
+    assert report.skipped == [
+        (tmp_path / "in" / "README.txt", "not read: unknown extension '.txt'")
+    ]
+    assert report.exit_code == 1
+    lines = stream.getvalue().splitlines()
+    for key, path in readable.items():
+        out = read_image(tmp_path / "out" / f"{path.stem}.png")
+        assert out.meta.size == corpus.READABLE[key].size, key  # full size
+        warned = [line for line in lines if line.startswith(f"warning: {path}: ")]
+        assert len(warned) == (0 if corpus.READABLE[key].warns is None else 1), (key, warned)
+    for path in refused.values():
+        assert len([line for line in lines if line.startswith(f"error: {path}: ")]) == 1
+
+
+def test_restore_cli_on_a_realworld_folder_with_a_heic_photo(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from daguerre.cli.app import app
+    from tests.pipelines.models import save_identity_model
+
+    files = corpus.make_realworld(tmp_path / "in")
+    (tmp_path / "in" / "notes.txt").write_text("archive notes")
+    model = save_identity_model(tmp_path / "model")
+    args = ["restore", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(model)]
+    result = CliRunner().invoke(app, [*args, "--tile", "16", "--overlap", "4"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    readable = [key for key in files if key in corpus.READABLE]
+    refused = [key for key in files if key in corpus.REFUSED]
+    assert f"{len(readable)} done, {len(refused)} failed, 1 skipped" in result.output
+    for key in refused:
+        assert f"  {files[key]}: " in result.output  # named in the summary's failed list
+    assert f"skip: {tmp_path / 'in' / 'notes.txt'}: not read" in result.output
+    summary = result.output[result.output.index("not read:\n") :]  # the summary's own list
+    assert f"  {tmp_path / 'in' / 'notes.txt'}: unknown extension '.txt'" in summary
+    bicycles = files["exif_broken_tiff_header"]
+    assert f"warning: {bicycles}: ignored broken metadata: EXIF (not a TIFF file" in result.output
+    for key in readable:
+        assert read_image(tmp_path / "out" / f"{files[key].stem}.png").meta.size == (32, 24)
+    if parts.heif_available():
+        restored = read_image(tmp_path / "out" / "heic.png")
+        assert torch.allclose(restored.rgb, read_image(files["heic"]).rgb, atol=2 / 255)
+        again = CliRunner().invoke(app, ["restore", str(files["heic"]), "-o", str(tmp_path / "j"),
+                                         "--model", str(model), "--format", "jpg"])  # fmt: skip
+        assert (
+            again.exit_code == 0 and read_image(tmp_path / "j" / "heic.jpg").meta.format == "JPEG"
+        )
+        kept = CliRunner().invoke(app, ["restore", str(files["heic"]), "-o", str(tmp_path / "h"),
+                                        "--model", str(model), "--format", "heic"])  # fmt: skip
+        assert kept.exit_code == 0 and read_image(tmp_path / "h" / "heic.heic").meta.size == (
+            32,
+            24,
+        )

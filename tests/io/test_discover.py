@@ -1,4 +1,4 @@
-"""collect_inputs, output_path, is_same_file."""
+"""collect_inputs, scan_inputs (files not read), output_path, is_same_file."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from daguerre.errors import UnknownNameError
-from daguerre.io import SUPPORTED_EXTENSIONS, collect_inputs, is_same_file, output_path
+from daguerre.io import (
+    SUPPORTED_EXTENSIONS,
+    WRITE_EXTENSIONS,
+    collect_inputs,
+    is_same_file,
+    output_path,
+)
+from daguerre.io import image as image_module
+from daguerre.io.discover import scan_inputs
+from tests.io.corpus_parts import avif_available, heif_available
 
 needs_symlinks = pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges")
 
@@ -34,7 +43,39 @@ def tree(tmp_path: Path) -> Path:
 
 
 def test_supported_extensions() -> None:
-    assert {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"} == SUPPORTED_EXTENSIONS
+    always = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".mpo"}
+    heif = {".heic", ".heif", ".hif"} if heif_available() else set()
+    avif = {".avif"} if avif_available() else set()
+    assert always | heif | avif == SUPPORTED_EXTENSIONS
+    written = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
+    assert written | (heif - {".hif"}) | avif == WRITE_EXTENSIONS  # never GIF or MPO
+
+
+def test_folder_files_not_read_are_listed_with_a_reason(tree: Path) -> None:
+    touch(tree / "anim.gif")
+    touch(tree / "sub" / "readme")
+    scan = scan_inputs([tree])
+    assert [path.name for path in scan.files] == [
+        "a.JPG", "anim.gif", "b.png", "c.tiff", "d.webp", "e.bmp", "f.jpeg", "g.tif",
+    ]  # fmt: skip
+    assert scan.unread == [
+        (tree / "notes.txt", "unknown extension '.txt'"),
+        (tree / "raw.cr2", "unknown extension '.cr2'"),
+    ]  # hidden files, temp files and sub-folders (without --recursive) are not listed
+    deep = scan_inputs([tree], recursive=True)
+    assert (tree / "sub" / "readme", "no file extension") in deep.unread
+    assert scan_inputs([tree / "notes.txt"]).unread == []  # named files are taken as given
+
+
+def test_a_missing_decoder_is_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    touch(tmp_path / "phone.HEIC")
+    without_heif = SUPPORTED_EXTENSIONS - {".heic", ".heif", ".hif"}
+    monkeypatch.setattr(image_module, "SUPPORTED_EXTENSIONS", without_heif)
+    scan = scan_inputs([tmp_path])
+    assert scan.files == []
+    assert scan.unread == [
+        (tmp_path / "phone.HEIC", "HEIC/HEIF needs pillow-heif (pip install pillow-heif)")
+    ]
 
 
 def test_folder_gives_sorted_supported_visible_files(tree: Path) -> None:

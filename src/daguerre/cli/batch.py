@@ -8,6 +8,9 @@ other exception is a bug and propagates. Ctrl-C stops the loop and returns what 
 Existing outputs are overwritten unless ``skip_existing``; inputs never are, and no path is
 written twice in one run.
 
+Folder files that are not read (unknown extension, missing decoder) are reported as skipped
+with the reason, so nothing in a given folder is left out silently.
+
 Reporting (progress lines, the summary, exit codes) lives in :mod:`daguerre.cli.report` and
 is re-exported here.
 """
@@ -28,6 +31,7 @@ from daguerre.cli.report import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    UNREAD,
     BatchReport,
     Reporter,
     RichReporter,
@@ -142,33 +146,49 @@ def shard_from_env(env: dict[str, str] | None = None) -> tuple[int, int] | None:
 # --- collect and plan -----------------------------------------------------------------------
 
 
-def _collect(
-    inputs: Sequence[Path], out_dir: Path, *, recursive: bool
-) -> tuple[list[tuple[Path, Path | None]], list[tuple[Path, str]]]:
-    """Input files as ``(path, walk_root)`` (root None for files named directly), and failures.
+@dataclasses.dataclass
+class _Collected:
+    """The inputs of a run: ``(path, walk_root)`` to process, failures, files not read."""
 
-    Files already inside ``out_dir`` are left out of folder walks when ``out_dir`` lies inside
-    the folder (so a second run does not take the first run's outputs as inputs).
+    sources: list[tuple[Path, Path | None]]
+    problems: list[tuple[Path, str]]
+    unread: list[tuple[Path, str]]
+
+
+def _collect(inputs: Sequence[Path], out_dir: Path, *, recursive: bool) -> _Collected:
+    """Input files as ``(path, walk_root)`` (root None for files named directly), failures.
+
+    Also the files in the given folders that are not read. Files already inside ``out_dir``
+    are left out of folder walks when ``out_dir`` lies inside the folder (so a second run
+    does not take the first run's outputs as inputs).
     """
-    from daguerre.io.discover import collect_inputs
+    from daguerre.io.discover import scan_inputs
 
-    sources: list[tuple[Path, Path | None]] = []
-    problems: list[tuple[Path, str]] = []
+    collected = _Collected([], [], [])
     seen: set[Path] = set()
     out_resolved = out_dir.resolve()
     for given in inputs:
-        paths, bad = collect_inputs([given], recursive=recursive)
-        problems.extend((Path(p), reason) for p, reason in bad)
+        scan = scan_inputs([given], recursive=recursive)
+        collected.problems.extend((Path(p), reason) for p, reason in scan.problems)
         root = given if given.is_dir() else None
-        for path in paths:
-            resolved = path.resolve()
-            if resolved in seen:
-                continue
-            if root is not None and _inside(resolved, out_resolved, root.resolve()):
-                continue
-            seen.add(resolved)
-            sources.append((path, root))
-    return sources, problems
+        collected.unread += [
+            (path, f"{UNREAD}{reason}")
+            for path, reason in scan.unread
+            if _first_time(path, root, seen, out_resolved)
+        ]
+        collected.sources += [
+            (path, root) for path in scan.files if _first_time(path, root, seen, out_resolved)
+        ]
+    return collected
+
+
+def _first_time(path: Path, root: Path | None, seen: set[Path], out_dir: Path) -> bool:
+    """Not seen yet and not an earlier run's output inside the walked folder; marks it seen."""
+    resolved = path.resolve()
+    if resolved in seen or (root is not None and _inside(resolved, out_dir, root.resolve())):
+        return False
+    seen.add(resolved)
+    return True
 
 
 def _inside(path: Path, out_dir: Path, root: Path) -> bool:
@@ -332,29 +352,36 @@ def run_batch(
         reporter: overrides the default (Rich bar on a terminal, plain lines otherwise).
 
     Returns:
-        The report; ``exit_with(report)`` prints the summary and exits.
+        The report; ``exit_with(report)`` prints the summary and exits. Files inside the
+        given folders that are not read (unknown extension, missing decoder) are in
+        ``report.skipped`` with a reason starting ``"not read: "``.
 
     Raises:
         typer.BadParameter: ``out_dir`` is a file, or the inputs hold no image at all.
     """
     if out_dir.exists() and not out_dir.is_dir():
         raise typer.BadParameter(f"{out_dir} is not a folder", param_hint="'--out'")
-    sources, problems = _collect(inputs, out_dir, recursive=recursive)
+    collected = _collect(inputs, out_dir, recursive=recursive)
+    sources, problems, unread = collected.sources, collected.problems, collected.unread
     if not sources and not problems:
-        raise typer.BadParameter("no images found", param_hint="'INPUTS...'")
+        example = f"; not read: {unread[0][0].name} and {len(unread) - 1} more" if unread else ""
+        raise typer.BadParameter(f"no images found{example}", param_hint="'INPUTS...'")
     planned = plan_outputs(sources, out_dir, fmt=fmt, recursive=recursive)
     if shard is not None:
         rank, world = shard
         planned = planned[rank::world]
-        problems = problems if rank == 0 else []
+        problems, unread = (problems, unread) if rank == 0 else ([], [])
     reporter = reporter or make_reporter(label, quiet=quiet)
     writer = _Writer({_file_id(path) for path, _ in sources}, fmt=fmt, quality=quality)
     report = BatchReport()
-    reporter.start(len(planned) + len(problems))
+    reporter.start(len(planned) + len(problems) + len(unread))
     try:
         for path, reason in problems:
             report.failed.append((path, reason))
             reporter.failed(path, reason)
+        for path, reason in unread:
+            report.skipped.append((path, reason))
+            reporter.skipped(path, reason)
         _loop(planned, process, writer, report, reporter, skip_existing, max_pixels)
     finally:
         reporter.close()

@@ -26,6 +26,8 @@ class OutputFormat(enum.StrEnum):
     tiff = "tiff"
     webp = "webp"
     bmp = "bmp"
+    heic = "heic"  # phone formats: written only when asked (the default for them is PNG)
+    avif = "avif"
 
 
 InputsArg = Annotated[

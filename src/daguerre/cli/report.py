@@ -17,6 +17,8 @@ import typer
 
 from daguerre.errors import ImageReadError, ImageWriteError
 
+UNREAD = "not read: "  # reason prefix of a folder's file that no reader takes (batch skips it)
+
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 # --- outcome --------------------------------------------------------------------------------
@@ -132,7 +134,7 @@ def make_reporter(label: str, *, quiet: bool) -> Reporter:
 
 
 def summary_lines(report: BatchReport) -> list[str]:
-    """``N done, M failed[, K skipped]`` plus one line per failure (and a Ctrl-C note)."""
+    """``N done, M failed[, K skipped]``, then the failures and the unread files, one a line."""
     head = f"{len(report.done)} done, {len(report.failed)} failed"
     if report.skipped:
         head += f", {len(report.skipped)} skipped"
@@ -142,6 +144,10 @@ def summary_lines(report: BatchReport) -> list[str]:
     if report.failed:
         lines.append("failed:")
         lines.extend(f"  {path}: {' '.join(reason.split())}" for path, reason in report.failed)
+    unread = [(path, reason) for path, reason in report.skipped if reason.startswith(UNREAD)]
+    if unread:
+        lines.append("not read:")
+        lines.extend(f"  {path}: {reason.removeprefix(UNREAD)}" for path, reason in unread)
     return lines
 
 

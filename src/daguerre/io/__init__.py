@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
-from daguerre.io.discover import collect_inputs, is_same_file, output_path
+from daguerre.io.discover import collect_inputs, is_same_file, output_path, scan_inputs
 from daguerre.io.image import (
     SUPPORTED_EXTENSIONS,
+    WRITE_EXTENSIONS,
     LoadedImage,
     from_array,
     from_pil,
@@ -15,11 +16,13 @@ from daguerre.io.image import (
     to_pil,
     write_image,
 )
-from daguerre.io.meta import ImageMeta
+from daguerre.io.meta import ImageMeta, ImageMetadataWarning
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
+    "WRITE_EXTENSIONS",
     "ImageMeta",
+    "ImageMetadataWarning",
     "LoadedImage",
     "collect_inputs",
     "from_array",
@@ -27,6 +30,7 @@ __all__ = [
     "is_same_file",
     "output_path",
     "read_image",
+    "scan_inputs",
     "to_pil",
     "write_image",
 ]

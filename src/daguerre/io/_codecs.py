@@ -1,13 +1,15 @@
 """File-format helpers behind :mod:`daguerre.io.image`: decode routes, EXIF, encoders, writes.
 
-The OpenCV decode path for 16-bit colour PNG/TIFF (which Pillow cuts to 8 bits), EXIF
-orientation handling, the 16-bit PNG encoder, and the atomic write (hidden temp file in the
+The OpenCV decode path for 16-bit colour PNG/TIFF (which Pillow cuts to 8 bits), HEIF/AVIF
+sniffing and the lazy pillow-heif registration, EXIF orientation handling, the 16-bit PNG
+encoder, and the atomic write (hidden temp file in the
 target folder, renamed over the target). ``uint8``/``uint16`` arrays exist only inside
 :mod:`daguerre.io` (STYLE.md rule 4).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -22,18 +24,30 @@ import numpy as np
 from PIL import Image
 
 from daguerre.errors import ImageWriteError
+from daguerre.io._metadata import METADATA_ERRORS, describe
 
 logger = logging.getLogger(__name__)
 
 _ORIENTATION_TAG = 0x0112
 _ENCODE_ERRORS = (OSError, ValueError, KeyError, TypeError, cv2.error)
+# ISO-BMFF brands of HEIF stills (HEVC) and AVIF stills (AV1); mif1/msf1 are shared.
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"),
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------- reading
 
 
-def _opencv_route(source: Path, image: Image.Image) -> tuple[bool, bool]:
+def _opencv_route(header: bytes, image: Image.Image) -> tuple[bool, bool]:
     """Whether the file is 16-bit colour PNG/TIFF, which Pillow cuts to 8 bits.
+
+    Args:
+        header: The file's first bytes (at least 26 for PNG's IHDR bit depth).
+        image: The opened file.
 
     Returns:
         ``(use_opencv, header_says_gray)``. Pillow's ``RGB``, ``RGBA`` and ``LA`` modes
@@ -42,8 +56,6 @@ def _opencv_route(source: Path, image: Image.Image) -> tuple[bool, bool]:
     if image.mode not in ("RGB", "RGBA", "LA"):
         return False, False  # I;16 is exact; CMYK, P, 1, ... are 8-bit or need Pillow
     if image.format == "PNG":
-        with source.open("rb") as handle:
-            header = handle.read(26)
         if len(header) < 26 or header[24] != 16:  # IHDR bit-depth byte
             return False, False
         return True, header[25] in (0, 4)  # PNG colour types 0/4: gray, gray+alpha
@@ -55,9 +67,16 @@ def _opencv_route(source: Path, image: Image.Image) -> tuple[bool, bool]:
     return False, False
 
 
-def _decode_cv2(source: Path) -> np.ndarray:
-    """Decode with OpenCV, unchanged depth: (H, W, C) uint16 in RGB(A) order."""
-    decoded = cv2.imdecode(np.fromfile(source, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+def _decode_cv2(data: Path | bytes) -> np.ndarray:
+    """Decode a file (path or bytes) with OpenCV, unchanged depth: (H, W, C) in RGB(A) order."""
+    if isinstance(data, Path):
+        raw = np.fromfile(data, dtype=np.uint8)
+    else:
+        raw = np.frombuffer(data, dtype=np.uint8)
+    try:
+        decoded = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # OpenCV raises instead of returning None for some damage
+        raise OSError(f"OpenCV could not decode it ({describe(exc)})") from exc
     if decoded is None:
         raise OSError("OpenCV could not decode it")
     if decoded.dtype not in (np.uint8, np.uint16):
@@ -83,33 +102,60 @@ def _orient_array(pixels: np.ndarray, orientation: int) -> np.ndarray:
     return pixels if op is None else np.ascontiguousarray(op(pixels))
 
 
-def _orientation(image: Image.Image) -> int:
-    """EXIF orientation from the header, without letting Pillow decode the pixels."""
-    if image.format == "PNG" and "exif" not in image.info:
-        return 1  # PngImageFile.getexif() would decode the whole image to look further
-    return int(image.getexif().get(_ORIENTATION_TAG, 1))
+def sniff_format(header: bytes) -> str | None:
+    """The format a file's first bytes announce: PNG, JPEG, GIF, TIFF, WEBP, HEIF, AVIF or None.
 
+    Used to register the HEIF decoder only when needed, to pick the files whose metadata
+    can be repaired, and to word the error for a file Pillow cannot identify.
 
-def _exif_without_orientation(image: Image.Image) -> bytes | None:
-    """EXIF bytes minus the orientation tag (pixels are upright), or ``None``."""
-    if not image.info.get("exif"):
+    Example:
+        >>> sniff_format(bytes(4) + b"ftypheic" + bytes(4) + b"mif1heic")
+        'HEIF'
+        >>> sniff_format(b"This is a text file"), sniff_format(b"GIF89a...")
+        (None, 'GIF')
+    """
+    for signature, name in _SIGNATURES:
+        if header.startswith(signature):
+            return name
+    if header[:4] == b"RIFF" and header[8:12] == b"WEBP":
+        return "WEBP"
+    if header[4:8] != b"ftyp":
         return None
-    exif = image.getexif()
-    exif.pop(_ORIENTATION_TAG, None)
-    return exif.tobytes() if len(exif) else None
+    brands = {header[i : i + 4] for i in range(8, min(len(header), 64), 4)}  # major, compatible
+    if brands & _AVIF_BRANDS:  # AVIF files list "avif"; HEIC files never do
+        return "AVIF"
+    return "HEIF" if brands & _HEIF_BRANDS else None
+
+
+@functools.cache
+def heif_support() -> bool:
+    """Register pillow-heif's HEIC/HEIF opener and saver once; ``False`` when not installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
 
 
 # ---------------------------------------------------------------- writing
 
 
 def _clean_exif(exif: bytes | None) -> bytes | None:
-    """Drop the orientation tag: written pixels are already upright."""
+    """Drop the orientation tag (written pixels are upright); EXIF that does not parse is dropped.
+
+    ``read_image`` only hands on EXIF that loads again; this guards EXIF built elsewhere.
+    """
     if not exif:
         return None
-    parsed = Image.Exif()
-    parsed.load(exif)
-    parsed.pop(_ORIENTATION_TAG, None)
-    return parsed.tobytes() if len(parsed) else None
+    try:
+        parsed = Image.Exif()
+        parsed.load(exif)
+        parsed.pop(_ORIENTATION_TAG, None)
+        return parsed.tobytes() if len(parsed) else None
+    except METADATA_ERRORS as exc:
+        logger.warning("EXIF not written: it does not parse (%s)", describe(exc))
+        return None
 
 
 def _png16_bytes(pixels: np.ndarray, *, icc: bytes | None, exif: bytes | None) -> bytes:

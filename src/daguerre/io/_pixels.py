@@ -15,14 +15,19 @@ import torch
 from PIL import Image, ImageCms
 from torch import Tensor
 
+from daguerre.io._metadata import describe
+
 logger = logging.getLogger(__name__)
 
 
-def _pil_pixels(image: Image.Image) -> tuple[np.ndarray, bool]:
-    """Pillow image -> ((H, W, C) uint8/uint16 with C in 1..4, is_gray)."""
+def _pil_pixels(image: Image.Image, *, notes: list[str] | None = None) -> tuple[np.ndarray, bool]:
+    """Pillow image -> ((H, W, C) uint8/uint16 with C in 1..4, is_gray).
+
+    ``notes`` gets a line when an embedded CMYK profile cannot be used (else it is logged).
+    """
     mode = image.mode
     if mode == "CMYK":
-        return _cmyk_to_rgb(image), False
+        return _cmyk_to_rgb(image, notes), False
     if mode == "F":
         raise ValueError("32-bit float images (mode F) are not supported")
     transparent = "transparency" in image.info
@@ -43,7 +48,7 @@ def _pil_pixels(image: Image.Image) -> tuple[np.ndarray, bool]:
     return pixels, pixels.shape[2] <= 2
 
 
-def _cmyk_to_rgb(image: Image.Image) -> np.ndarray:
+def _cmyk_to_rgb(image: Image.Image, notes: list[str] | None = None) -> np.ndarray:
     """CMYK -> (H, W, 3) uint8 RGB: through the embedded ICC profile when there is one."""
     icc = image.info.get("icc_profile")
     if icc:
@@ -52,8 +57,11 @@ def _cmyk_to_rgb(image: Image.Image) -> np.ndarray:
             srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
             converted = ImageCms.profileToProfile(image, source, srgb, outputMode="RGB")
             return np.asarray(converted)
-        except (ImageCms.PyCMSError, OSError) as exc:
-            logger.warning("CMYK ICC conversion failed (%s); using the plain formula", exc)
+        except (ImageCms.PyCMSError, OSError, ValueError) as exc:
+            if notes is None:
+                logger.warning("CMYK ICC conversion failed (%s); using the plain formula", exc)
+            else:
+                notes.append(f"ICC profile (cannot convert CMYK: {describe(exc)}; formula used)")
     cmyk = np.asarray(image).astype(np.float32)
     rgb = (255.0 - cmyk[:, :, :3]) * (255.0 - cmyk[:, :, 3:]) / 255.0  # R = (1-C)(1-K)
     return np.rint(rgb).astype(np.uint8)

@@ -2,17 +2,37 @@
 
 Nothing here opens an image: a file named on the command line is taken as given, and
 reading it later reports whatever is wrong with it. Paths that do not exist are returned
-with a reason instead of being dropped, so a folder run can report every problem at the end.
+with a reason instead of being dropped, and so are the files a folder walk leaves out
+because of their extension, so a folder run can report every problem and every file it did
+not read at the end.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from daguerre.errors import UnknownNameError
-from daguerre.io.image import SUPPORTED_EXTENSIONS
+from daguerre.io.image import WRITE_EXTENSIONS, unread_reason
+
+
+@dataclass
+class InputScan:
+    """What command-line inputs expand to.
+
+    Attributes:
+        files: The image paths to process, in a stable order, without duplicates.
+        problems: ``(path, reason)`` for each input that could not be used (missing,
+            unreadable folder, broken link).
+        unread: ``(path, reason)`` for each visible file inside a given folder that is not
+            read because of its extension (``"unknown extension '.txt'"``), sorted.
+    """
+
+    files: list[Path] = field(default_factory=list)
+    problems: list[tuple[Path, str]] = field(default_factory=list)
+    unread: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def collect_inputs(
@@ -23,7 +43,8 @@ def collect_inputs(
     Files are kept whatever their extension. Folders contribute their files with a
     supported extension (any case), sorted by path; sub-folders only with ``recursive``.
     Hidden files and folders (name starting with ``.``), which include the temporary files
-    :func:`daguerre.io.write_image` writes, are skipped inside folders.
+    :func:`daguerre.io.write_image` writes, are skipped inside folders. Use
+    :func:`scan_inputs` to also learn which folder files were left out.
 
     Args:
         inputs: File and folder paths, in the order the user gave them.
@@ -42,32 +63,63 @@ def collect_inputs(
         ...     [path.name for path in files], [reason for _, reason in problems]
         (['a.jpg', 'b.PNG'], ['no such file or folder'])
     """
-    files: list[Path] = []
-    problems: list[tuple[Path, str]] = []
+    scan = scan_inputs(inputs, recursive=recursive)
+    return scan.files, scan.problems
+
+
+def scan_inputs(inputs: Sequence[str | Path], *, recursive: bool = False) -> InputScan:
+    """Like :func:`collect_inputs`, plus the folder files left out because of their extension.
+
+    Args:
+        inputs: File and folder paths, in the order the user gave them.
+        recursive: Descend into sub-folders.
+
+    Returns:
+        The files to process, the unusable inputs, and the visible files inside the given
+        folders that are not read (each once, with the reason).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     for name in ("a.jpg", "notes.txt", "anim.gif", ".hidden.txt"):
+        ...         _ = (Path(folder) / name).write_bytes(b"")
+        ...     scan = scan_inputs([folder])
+        ...     [p.name for p in scan.files], [(p.name, why) for p, why in scan.unread]
+        (['a.jpg', 'anim.gif'], [('notes.txt', "unknown extension '.txt'")])
+    """
+    scan = InputScan()
     seen: set[Path] = set()
+    unread_seen: set[Path] = set()
     for raw in inputs:
         given = Path(raw)
         if given.is_dir():
-            found, trouble = _scan_folder(given, recursive=recursive)
-            problems.extend(trouble)
+            found, trouble, unread = _scan_folder(given, recursive=recursive)
+            scan.problems.extend(trouble)
+            for path, reason in unread:
+                if _identity(path) not in unread_seen:
+                    unread_seen.add(_identity(path))
+                    scan.unread.append((path, reason))
         elif given.exists():
             found = [given]
         else:
             reason = "broken symbolic link" if given.is_symlink() else "no such file or folder"
-            problems.append((given, reason))
+            scan.problems.append((given, reason))
             continue
         for path in found:
             key = _identity(path)
             if key not in seen:
                 seen.add(key)
-                files.append(path)
-    return files, problems
+                scan.files.append(path)
+    return scan
 
 
-def _scan_folder(folder: Path, *, recursive: bool) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Supported, visible image files under ``folder``, sorted; plus unreadable sub-folders."""
+def _scan_folder(
+    folder: Path, *, recursive: bool
+) -> tuple[list[Path], list[tuple[Path, str]], list[tuple[Path, str]]]:
+    """Image files under ``folder``, unreadable sub-folders, and files left out (sorted)."""
     found: list[Path] = []
     problems: list[tuple[Path, str]] = []
+    unread: list[tuple[Path, str]] = []
 
     def on_error(error: OSError) -> None:
         reason = error.strerror or type(error).__name__
@@ -81,15 +133,20 @@ def _scan_folder(folder: Path, *, recursive: bool) -> tuple[list[Path], list[tup
         )
         for name in names:
             path = Path(directory) / name
-            if _is_candidate(path):
+            if not _is_visible_file(path):
+                continue
+            reason = unread_reason(path)
+            if reason is None:
                 found.append(path)
-    return sorted(found), problems
+            else:
+                unread.append((path, reason))
+    return sorted(found), problems, sorted(unread)
 
 
-def _is_candidate(path: Path) -> bool:
-    """A visible regular file with a supported extension that is not our temp file."""
+def _is_visible_file(path: Path) -> bool:
+    """A visible regular file that is not our temp file."""
     name = path.name
-    if name.startswith(".") or path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+    if name.startswith("."):
         return False
     if Path(name[: -len(path.suffix)]).suffix.lower() == ".tmp":
         return False  # write_image's temp files are hidden too; this catches renamed ones
@@ -118,7 +175,7 @@ def output_path(
         input_path: The image being processed.
         out_dir: The output folder.
         fmt: Output extension with or without a dot (``"png"``, ``".JPG"``, ``"tiff"``);
-            default ``"png"``.
+            default ``"png"``. One of ``WRITE_EXTENSIONS``.
         suffix: Appended to the stem, e.g. ``"_restored"``.
         base: The folder argument ``input_path`` was found in; its sub-folder structure
             below ``base`` is kept. ``None`` puts every output directly in ``out_dir``.
@@ -135,8 +192,8 @@ def output_path(
         'out/a/b_x.png'
     """
     extension = "." + (fmt or "png").lower().lstrip(".")
-    if extension not in SUPPORTED_EXTENSIONS:
-        choices = [choice.lstrip(".") for choice in SUPPORTED_EXTENSIONS]
+    if extension not in WRITE_EXTENSIONS:
+        choices = [choice.lstrip(".") for choice in WRITE_EXTENSIONS]
         raise UnknownNameError("output format", fmt or "", choices)
     name = f"{input_path.stem}{suffix}{extension}"
     if base is None:

@@ -2,23 +2,24 @@
 
 Reading applies EXIF orientation, keeps the ICC profile, takes the bit depth from the
 decoded data type (never from pixel values), splits alpha off, and turns gray, palette,
-1-bit and CMYK files into RGB. Pillow decodes everything except 16-bit colour PNG/TIFF,
-which Pillow reduces to 8 bits; those go through OpenCV. Writing is atomic: the file is
-encoded into a hidden temporary file in the target folder and renamed over the target.
-``uint8``/``uint16`` arrays exist only inside this module and its private helpers
-:mod:`daguerre.io._codecs` (decode routes, EXIF, encoders, atomic write) and
+1-bit and CMYK/YCCK files into RGB. Pillow decodes everything except 16-bit colour PNG/TIFF,
+which Pillow reduces to 8 bits; those go through OpenCV. HEIC/HEIF phone photos are read
+through pillow-heif and AVIF through Pillow, when installed. Broken metadata never costs
+the pixels: it is dropped with one :class:`~daguerre.io.meta.ImageMetadataWarning` line
+naming the file and what was ignored. Writing is atomic: the file is encoded into a hidden
+temporary file in the target folder and renamed over the target. ``uint8``/``uint16``
+arrays exist only inside this module and its private helpers :mod:`daguerre.io._read`
+(decode path), :mod:`daguerre.io._metadata` and :mod:`daguerre.io._repair` (broken
+metadata), :mod:`daguerre.io._codecs` (decode routes, EXIF, encoders, atomic write) and
 :mod:`daguerre.io._pixels` (arrays <-> tensors) (STYLE.md rule 4).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
-import struct
-import threading
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -26,39 +27,64 @@ from typing import BinaryIO
 import cv2
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError, features
 from torch import Tensor
 
 from daguerre.errors import ConfigError, DecompressionBombError, ImageReadError, ImageWriteError
+from daguerre.io import _metadata
 from daguerre.io._codecs import (
     _atomic_write,
     _clean_exif,
-    _decode_cv2,
-    _exif_without_orientation,
-    _opencv_route,
-    _orient_array,
-    _orientation,
+    _orient_array,  # noqa: F401  # re-exported for tests and tools
     _png16_bytes,
+    heif_support,
+    sniff_format,
 )
 from daguerre.io._pixels import _pil_pixels, _to_pixels, _to_tensors
+from daguerre.io._read import DECODE_ERRORS, HEADER_BYTES, decode_file
 from daguerre.io.meta import ImageMeta
 
 logger = logging.getLogger(__name__)
 
+_HEIF = importlib.util.find_spec("pillow_heif") is not None  # found, not imported: it is heavy
+_AVIF = bool(features.check_module("avif"))
+_HEIF_EXTENSIONS = frozenset({".heic", ".heif", ".hif"})
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
-    {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
-)
-DEFAULT_MAX_PIXELS = 200_000_000  # about 14000 x 14000; override with DAGUERRE_MAX_PIXELS
+    {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".mpo"}
+    | (_HEIF_EXTENSIONS if _HEIF else set())
+    | ({".avif"} if _AVIF else set())
+)  # what read_image reads and folder walks take; decoders that are not installed are left out
 _WRITE_FORMATS = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
     ".webp": "WEBP", ".bmp": "BMP",
+    **({".heic": "HEIF", ".heif": "HEIF"} if _HEIF else {}),
+    **({".avif": "AVIF"} if _AVIF else {}),
 }  # fmt: skip
-_ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP"})
+WRITE_EXTENSIONS: frozenset[str] = frozenset(_WRITE_FORMATS)  # what write_image writes
+DEFAULT_MAX_PIXELS = 200_000_000  # about 14000 x 14000; override with DAGUERRE_MAX_PIXELS
+_ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP", "HEIF", "AVIF"})
 _DEPTH16_FORMATS = frozenset({"PNG", "TIFF"})
-# Pillow raises its own errors for corrupt data; these are the documented ones plus those
-# its plugins leak on malformed headers. Anything else is a bug and propagates.
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, struct.error)
-_PILLOW_LIMIT_LOCK = threading.Lock()
+_MISSING_DECODER = {
+    "HEIF": "HEIC/HEIF photo, but pillow-heif is not installed (pip install pillow-heif)",
+    "AVIF": "AVIF image, but this Pillow was built without AVIF support",
+}
+
+
+def unread_reason(path: Path) -> str | None:
+    """Why a folder walk leaves ``path`` out (its extension), or ``None`` when it is read.
+
+    Example:
+        >>> unread_reason(Path("notes.txt")), unread_reason(Path("scan.GIF"))
+        ("unknown extension '.txt'", None)
+    """
+    suffix = path.suffix.lower()
+    if suffix in SUPPORTED_EXTENSIONS:
+        return None
+    if suffix in _HEIF_EXTENSIONS:
+        return "HEIC/HEIF needs pillow-heif (pip install pillow-heif)"
+    if suffix == ".avif":
+        return "AVIF needs a Pillow built with AVIF support"
+    return f"unknown extension {suffix!r}" if suffix else "no file extension"
 
 
 @dataclass(frozen=True)
@@ -82,8 +108,15 @@ class LoadedImage:
 def read_image(path: str | Path, *, max_pixels: int | None = None) -> LoadedImage:
     """Decode an image file into float32 RGB in [0, 1] plus its metadata.
 
+    Broken or unreadable metadata (EXIF, ICC, XMP, Photoshop/IPTC blocks, PNG ancillary
+    chunks with a bad CRC) never costs the pixels: what cannot be kept is dropped and one
+    :class:`~daguerre.io.meta.ImageMetadataWarning` names the file and what was ignored.
+    Multi-frame files (GIF, animated WebP, MPO, multi-page TIFF) give their first frame and
+    a ``UserWarning``.
+
     Args:
-        path: PNG (8/16-bit), JPEG, TIFF (8/16-bit; first page only), WebP or BMP file.
+        path: PNG (8/16-bit), JPEG (incl. CMYK/YCCK, progressive), TIFF (8/16-bit; first
+            page only), WebP, BMP, GIF, MPO, HEIC/HEIF (with pillow-heif) or AVIF file.
         max_pixels: Refuse images with more pixels than this, checked from the header
             before decoding. Default: ``DAGUERRE_MAX_PIXELS`` or 200,000,000.
 
@@ -91,7 +124,8 @@ def read_image(path: str | Path, *, max_pixels: int | None = None) -> LoadedImag
         rgb (3, H, W) and alpha (1, H, W) or ``None``, float32 in [0, 1], upright per EXIF.
 
     Raises:
-        ImageReadError: Missing, empty, truncated, corrupt or non-image file.
+        ImageReadError: Missing, empty, truncated, corrupt or non-image file; the message
+            is one line naming the file.
         DecompressionBombError: The header claims more than ``max_pixels`` pixels.
         ConfigError: ``DAGUERRE_MAX_PIXELS`` is not a positive integer.
 
@@ -106,21 +140,38 @@ def read_image(path: str | Path, *, max_pixels: int | None = None) -> LoadedImag
     source = Path(path)
     limit = _resolve_max_pixels(max_pixels)
     _check_readable(source)
+    notes: list[str] = []
     try:
-        with _open_header(source) as image:
-            _check_pixels(source, image.size, limit)
-            pixels, meta = _decode(source, image)
+        decoded = decode_file(source, limit, notes)
     except Image.DecompressionBombError as exc:
         raise DecompressionBombError(source, f"{exc} (set DAGUERRE_MAX_PIXELS)") from exc
     except PermissionError as exc:
         raise ImageReadError(source, "permission denied") from exc
     except UnidentifiedImageError as exc:
-        raise ImageReadError(source, "not an image file (unknown or corrupt format)") from exc
-    except _DECODE_ERRORS as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ImageReadError(source, _unidentified_reason(source)) from exc
+    except DECODE_ERRORS as exc:
+        detail = _metadata.describe(exc)
         raise ImageReadError(source, f"corrupt or truncated image data ({detail})") from exc
-    rgb, alpha = _to_tensors(pixels)
-    return LoadedImage(rgb=rgb, alpha=alpha, meta=meta)
+    if decoded.frames != 1:
+        count = f"{decoded.frames} pages/frames" if decoded.frames else "several frames"
+        warnings.warn(f"{source}: {count}; only the first is read", stacklevel=2)
+    _metadata.warn_ignored(source, notes, stacklevel=3)
+    rgb, alpha = _to_tensors(decoded.pixels)
+    return LoadedImage(rgb=rgb, alpha=alpha, meta=decoded.meta)
+
+
+def _unidentified_reason(source: Path) -> str:
+    """Why Pillow found no format: a missing decoder, a broken header, or not an image."""
+    try:
+        with source.open("rb") as handle:
+            kind = sniff_format(handle.read(HEADER_BYTES))
+    except OSError:
+        kind = None
+    if (kind == "HEIF" and not heif_support()) or (kind == "AVIF" and not _AVIF):
+        return _MISSING_DECODER[kind]
+    if kind is not None:
+        return f"corrupt {kind} file (its header does not parse)"
+    return "not an image file (unknown or corrupt format)"
 
 
 def _resolve_max_pixels(max_pixels: int | None) -> int:
@@ -153,61 +204,6 @@ def _check_readable(source: Path) -> None:
         raise ImageReadError(source, f"cannot access file ({exc.strerror})") from exc
     if size == 0:
         raise ImageReadError(source, "file is empty (0 bytes)")
-
-
-@contextmanager
-def _open_header(source: Path) -> Iterator[Image.Image]:
-    """Open lazily (header only) with Pillow's own bomb check off: ours runs instead."""
-    with _PILLOW_LIMIT_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
-        try:
-            image = Image.open(source)
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
-    with image:
-        yield image
-
-
-def _check_pixels(source: Path, size: tuple[int, int], limit: int) -> None:
-    width, height = size
-    if width * height > limit:
-        raise DecompressionBombError(
-            source,
-            f"{width}x{height} = {width * height:,} pixels exceeds the limit of {limit:,} "
-            "(set DAGUERRE_MAX_PIXELS or max_pixels to raise it)",
-        )
-
-
-def _decode(source: Path, image: Image.Image) -> tuple[np.ndarray, ImageMeta]:
-    """Decode the first frame: (H, W, C) uint8/uint16 pixels, upright, plus metadata."""
-    frames = getattr(image, "n_frames", 1)
-    if frames > 1:
-        warnings.warn(f"{source}: {frames} pages/frames; only the first is read", stacklevel=3)
-    use_opencv, header_gray = _opencv_route(source, image)
-    if use_opencv:
-        pixels = _decode_cv2(source)
-        pixels = _orient_array(pixels, _orientation(image))
-        is_gray = header_gray or pixels.shape[2] <= 2
-        colour = "LA" if is_gray and pixels.shape[2] in (2, 4) else "L" if is_gray else "RGB"
-        mode = colour + ("A" if colour == "RGB" and pixels.shape[2] == 4 else "") + ";16"
-    else:
-        image.load()  # decode here, so truncation raises inside read_image's try
-        pixels, is_gray = _pil_pixels(ImageOps.exif_transpose(image))
-        mode = image.mode
-    icc = None if image.mode == "CMYK" else image.info.get("icc_profile") or None
-    meta = ImageMeta(
-        path=source,
-        format=image.format or source.suffix.lstrip(".").upper(),
-        mode=mode,
-        bit_depth=16 if pixels.dtype == np.uint16 else 8,
-        has_alpha=pixels.shape[2] in (2, 4),
-        is_gray=is_gray,
-        size=(pixels.shape[1], pixels.shape[0]),
-        icc_profile=icc,
-        exif=_exif_without_orientation(image),
-    )
-    return pixels, meta
 
 
 # ---------------------------------------------------------------- arrays and tensors
@@ -292,15 +288,16 @@ def write_image(
 
     Args:
         path: Target ``.png``, ``.tif``/``.tiff`` (8 or 16 bit), ``.jpg``/``.jpeg``,
-            ``.webp`` or ``.bmp`` (8 bit). Missing parent folders are created.
+            ``.webp``, ``.bmp``, ``.heic``/``.heif`` (with pillow-heif) or ``.avif`` (8 bit).
+            Missing parent folders are created.
         rgb: (3, H, W) float in [0, 1]; clamped, then ``round(x * 255)`` or
             ``round(x * 65535)``.
-        alpha: Optional (1, H, W) float in [0, 1]; PNG, TIFF and WebP only.
+        alpha: Optional (1, H, W) float in [0, 1]; PNG, TIFF, WebP, HEIC and AVIF only.
         meta: Metadata of the source image: its ICC profile and EXIF are written where the
             format allows, a gray source is written gray (Rec. 601 luma), and its bit depth
             is the default (cut to 8 for formats without 16-bit support).
         bit_depth: 8 or 16; overrides ``meta``. Default: ``meta.bit_depth`` or 8.
-        quality: JPEG/WebP quality, 1-100 (WebP 100 is lossless).
+        quality: JPEG/WebP/HEIC/AVIF quality, 1-100 (WebP 100 is lossless).
 
     Returns:
         The path written.
@@ -324,6 +321,8 @@ def write_image(
         raise ImageWriteError(target, f"unknown image extension {target.suffix!r}; use {choices}")
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be in 1..100, got {quality}")
+    if fmt == "HEIF" and not heif_support():
+        raise ImageWriteError(target, "writing HEIC needs pillow-heif (pip install pillow-heif)")
     depth = _resolve_bit_depth(target, fmt, bit_depth, meta)
     if alpha is not None and fmt not in _ALPHA_FORMATS:
         raise ImageWriteError(
@@ -374,13 +373,13 @@ def _encode(
             raise OSError("OpenCV could not encode the TIFF")
         handle.write(buffer.tobytes())
         return
-    if fmt == "WEBP" and channels <= 2:  # WebP stores RGB(A) only
+    if fmt in ("WEBP", "HEIF", "AVIF") and channels <= 2:  # these store RGB(A) only
         pixels = pixels[:, :, [0, 0, 0, 1][: channels + 2]]
     image = Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
     options: dict[str, object] = {"icc_profile": icc} if icc else {}
-    if exif and fmt in ("JPEG", "PNG", "WEBP"):
+    if exif and fmt in ("JPEG", "PNG", "WEBP", "HEIF", "AVIF"):
         options["exif"] = exif
-    if fmt == "JPEG":
+    if fmt in ("JPEG", "HEIF", "AVIF"):
         options["quality"] = quality
     elif fmt == "WEBP":
         options.update(quality=quality, lossless=quality == 100)

@@ -2,6 +2,8 @@
 
 :class:`ImageMeta` travels next to the pixels so :func:`daguerre.io.write_image` can write
 the result back the way the input was: same bit depth, gray stays gray, ICC profile kept.
+:class:`ImageMetadataWarning` is what :func:`daguerre.io.read_image` warns with when it reads
+the pixels of a file but has to ignore some of its metadata (broken EXIF, ICC, ...).
 """
 
 from __future__ import annotations
@@ -54,3 +56,20 @@ class ImageMeta:
             raise ValueError(f"bit_depth must be 8 or 16, got {self.bit_depth}")
         if len(self.size) != 2 or min(self.size) < 1:
             raise ValueError(f"size must be (width, height) with both >= 1, got {self.size}")
+
+
+class ImageMetadataWarning(UserWarning):
+    """A file's pixels were read, but some of its metadata was broken and ignored.
+
+    The message is one line: ``"<path>: ignored broken metadata: <what> (<why>); ..."``.
+    Archive scans often carry broken EXIF, ICC or Photoshop blocks around sound pixels;
+    those never cost the pixels (filter this category to silence the notes).
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     warnings.warn("a.jpg: ignored broken metadata: EXIF", ImageMetadataWarning)
+        >>> caught[0].category.__name__
+        'ImageMetadataWarning'
+    """
