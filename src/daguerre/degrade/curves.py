@@ -40,8 +40,8 @@ def hue_color(hue: Tensor) -> Tensor:
     """Fully saturated RGB of hues in turns: ``(B,)`` in [0, 1) -> ``(B,3)`` in [0, 1].
 
     Example:
-        >>> hue_color(torch.tensor([0.0])).tolist()
-        [[1.0, 0.0, 0.0]]
+        >>> [round(v, 3) for v in hue_color(torch.tensor([0.0, 1.0 / 3.0]))[1].tolist()]
+        [0.0, 1.0, 0.0]
     """
     offsets = torch.tensor([0.0, 1.0 / 3.0, 2.0 / 3.0])  # red, green, blue peaks
     angle = 2.0 * math.pi * (hue[:, None] - offsets)

