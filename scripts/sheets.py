@@ -1,7 +1,7 @@
 """Render the contact sheets committed under docs/ (labels, grids, thumbnails).
 
 Usage:
-    python scripts/sheets.py degrade|scratches|detection|vintage|tone|experts OUT.png
+    python scripts/sheets.py degrade|scratches|detection|vintage|tone|experts|real OUT.png
 """
 
 from __future__ import annotations
@@ -256,6 +256,31 @@ def experts_sheet(out: Path, width: int = 240) -> None:
     save_small(ragged_grid(rows, header, width), out)
 
 
+REAL_SHEET = [  # faded colour prints (bopb__old__*), toned and neutral prints, a face crop
+    "bopb__old__d.png", "bopb__old__f.png", "bopb__old__h.png", "bopb__old__e.png",
+    "bopb__old__g.png", "1920sFamilyPhoto.jpg", "1908FamilyPhoto.jpg", "1870Girl.jpg",
+    "1930sGeorgia.jpg", "SenecaNative1908.jpg", "1880sBrooklynBridge.jpg",
+    "codeformer__Solvay_conference_1927_0018.png",
+]  # fmt: skip
+
+
+def real_sheet(out: Path, width: int = 220, model: str = "restore") -> None:
+    """Twelve real scans at up to 768 px: scan | restored without the grade | default."""
+    from daguerre.metrics.evaluate import fit_max_side
+    from daguerre.pipelines.restore import RestoreOptions, restore_tensor
+
+    rows = []
+    for name in REAL_SHEET:
+        rgb = fit_max_side(read_image(SHARED / "old" / name).rgb, 768)
+        plain = restore_tensor(rgb, RestoreOptions(model=model, grade="off"))
+        graded = restore_tensor(rgb, RestoreOptions(model=model))
+        rows.append(
+            (name.removeprefix("bopb__")[:14], [fit(x, width) for x in (rgb, plain, graded)])
+        )
+    header = ["real scan", "restored, no grade (before)", "restored (default)"]
+    save_small(ragged_grid(rows, header, width), out)
+
+
 def ragged_grid(
     rows: list[tuple[str, list[Image.Image]]], header: list[str], width: int
 ) -> Image.Image:
@@ -281,7 +306,7 @@ def ragged_grid(
 def main() -> None:
     """Command line entry."""
     parser = argparse.ArgumentParser(description=__doc__)
-    kinds = ["degrade", "scratches", "detection", "vintage", "tone", "experts"]
+    kinds = ["degrade", "scratches", "detection", "vintage", "tone", "experts", "real"]
     parser.add_argument("kind", choices=kinds)
     parser.add_argument("out", type=Path)
     parser.add_argument(
@@ -298,6 +323,8 @@ def main() -> None:
         scratch_sheet(args.out, detector=args.detector, model=args.model)
     elif args.kind == "detection":
         detection_sheet(args.out, detector=args.detector)
+    elif args.kind == "real":
+        real_sheet(args.out, model=args.model)
     elif args.kind == "vintage":
         vintage_sheet(args.out, args.reverse)
     elif args.kind == "tone":
