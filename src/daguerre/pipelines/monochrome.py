@@ -37,11 +37,13 @@ MONOCHROME_TOLERANCE = (0.004, 0.012)
 When unsure, colour is kept: a colour photo turned gray is a far worse failure than a print
 left slightly tinted. Measured with ``python scripts/eval_colour.py`` (a warm toner mixed into
 the 82 colour photos of ``clean/val``, with grain in the silver and scan noise): these limits
-take 0, 0 and 23 of the 82 for prints at toner fractions 0.3, 0.6 and 0.9; the (0.008, 0.025)
-used until 2026-12-07 took 0, 0 and 64. They take 157 of the 251 real scans in
-``../shared/data/old`` for prints (130 of them plain gray), the old limits 191: 34 lightly
-toned scans now keep the network's colours. A residual alone cannot tell a toned print with
-stains from a colour photo under heavy toning (both sit near 0.003-0.006 at 64 px)."""
+take 0, 0 and 23 of the 82 for prints at toner fractions 0.3, 0.6 and 0.9, and 1 of the 81
+damaged by the ``exam`` preset (at 512 px); the (0.008, 0.025) used until 2026-12-07 took 0, 0,
+64 and 15. They take 157 of the 251 real scans in ``../shared/data/old`` for prints (130 of them
+plain gray), the old limits 191: 34 lightly toned scans now keep the network's colours, which
+are faint invented tints on some (a blue-gray backdrop on the 1867 musician). A residual alone
+cannot tell a toned print with stains from a colour photo under heavy toning (both sit near
+0.003-0.006 at 64 px)."""
 
 
 def chroma_residual(rgb: torch.Tensor, quantile: float = 0.5) -> torch.Tensor:
