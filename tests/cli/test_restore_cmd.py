@@ -204,7 +204,7 @@ def test_monochrome_modes_on_a_sepia_print(tmp_path: Path, model: str) -> None:
     (tmp_path / "in").mkdir()
     to_pil(sepia).save(tmp_path / "in" / "print.png")
     out = {}
-    for mode in ("auto", "tone", "off"):
+    for mode in ("auto", "tone", "gray", "off"):
         result = _restore(
             tmp_path / "in", "-o", tmp_path / mode, "--model", model, "--monochrome", mode
         )
@@ -212,6 +212,7 @@ def test_monochrome_modes_on_a_sepia_print(tmp_path: Path, model: str) -> None:
         out[mode] = read_image(tmp_path / mode / "print.png").rgb
     source = read_image(tmp_path / "in" / "print.png").rgb
     assert out["auto"].std(dim=0).max() < 1e-6  # neutral gray
+    assert torch.equal(out["gray"], out["auto"])  # a print auto is sure of: the same
     assert torch.equal(out["off"], source)  # the identity network's colours
     assert (out["tone"] - source).abs().mean() < 0.01  # the print's own tone back
     result = _restore(tmp_path / "in", "-o", tmp_path / "x", "--model", model, "--monochrome", "no")

@@ -129,3 +129,12 @@ def test_a_colour_photo_toned_up_to_nine_tenths_keeps_its_colour() -> None:
         toned = _partly_toned(colour, fraction, seed=int(fraction * 10))
         assert not looks_monochrome(toned).any(), fraction
     assert looks_monochrome(_partly_toned(gray, 1.0, seed=1)).all()  # a fully toned print
+
+
+def test_gray_mode_turns_even_a_colour_photo_neutral(tmp_path) -> None:
+    model = str(save_random_model(tmp_path / "random"))
+    colour = make_image((1, 3, 64, 80), seed=7)[0]
+    gray = restore_tensor(colour, RestoreOptions(model=model, monochrome="gray"))
+    auto = restore_tensor(colour, RestoreOptions(model=model))
+    assert (gray.amax(dim=0) - gray.amin(dim=0)).max() < 1e-6
+    assert (auto.amax(dim=0) - auto.amin(dim=0)).max() > 0.05  # auto keeps its colour

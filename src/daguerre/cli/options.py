@@ -130,6 +130,7 @@ class Monochrome(enum.StrEnum):
 
     auto = "auto"  # neutral gray out: no invented colour
     tone = "tone"  # neutral restoration, then the print's own tone back
+    gray = "gray"  # a black-and-white print, whatever it looks like: always neutral gray
     off = "off"  # whatever the network gives
 
 
@@ -139,7 +140,9 @@ MonochromeOpt = Annotated[
         "--monochrome",
         help="auto: a print that looks monochrome (neutral, sepia or yellowed) comes out "
         "neutral gray, no invented colour; tone: the same, then the print's own tone "
-        "(sepia, yellowed paper) back; off: keep whatever colour the network gives.",
+        "(sepia, yellowed paper) back; gray: this is a black-and-white print, always neutral "
+        "gray (for a lightly toned print that auto keeps in colour); off: keep whatever "
+        "colour the network gives.",
     ),
 ]
 

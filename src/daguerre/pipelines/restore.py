@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 ImageT = TypeVar("ImageT")
 
 DEFAULT_MODEL = "restore"
-MONOCHROME_MODES = ("auto", "tone", "off")
+MONOCHROME_MODES = ("auto", "tone", "gray", "off")
 KIND_MODES = ("auto", "print", "digital")
 FUSION_MODES = ("auto", "off")
 
@@ -63,7 +63,9 @@ class RestoreOptions:
             or yellowed; :func:`daguerre.pipelines.monochrome.looks_monochrome`) comes out
             neutral gray, so no colour is invented; "tone": such a print comes out neutral,
             then gets its own tone back (sepia stays sepia, yellowed paper stays yellow;
-            :func:`daguerre.pipelines.monochrome.retone_in_place`); "off": whatever the
+            :func:`daguerre.pipelines.monochrome.retone_in_place`); "gray": the photo is a
+            black-and-white print whatever it looks like (a lightly toned print "auto" is
+            unsure of keeps the network's colours): neutral gray out; "off": whatever the
             network gives. An exactly gray input always gives a gray output.
         kind: which expert restores the photo when ``model`` names experts (its config's
             ``extra.experts``; the shipped ``restore`` is the old-print expert and names
@@ -351,6 +353,8 @@ def _neutral_output(
     gray = looks_gray(rgb)
     if options.monochrome == "off":
         return gray, torch.zeros_like(gray)
+    if options.monochrome == "gray":
+        return torch.ones_like(gray), torch.zeros_like(gray)
     from daguerre.pipelines.monochrome import looks_monochrome
 
     prints = looks_monochrome(rgb)

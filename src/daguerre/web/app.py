@@ -54,6 +54,7 @@ _PROGRESS = gr.Progress()
 MONOCHROME_CHOICES = {
     "Neutral gray": "auto",
     "Keep the print's tone": "tone",
+    "Black-and-white print (always gray)": "gray",
     "Network's colours": "off",
 }
 """Label -> :attr:`RestoreOptions.monochrome` for the Restore tab's print-colour choice."""
