@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from daguerre.infer.device import resolve_device, resolve_precision, set_threads
 from daguerre.infer.engine import is_out_of_memory, run_tiled
-from daguerre.infer.tiling import Tile, TileConfig, blend_weights, plan_tiles
+from daguerre.infer.tiling import Tile, TileConfig, blend_weights, pad_to_min, plan_tiles
 
 __all__ = [
     "Tile",
     "TileConfig",
     "blend_weights",
     "is_out_of_memory",
+    "pad_to_min",
     "plan_tiles",
     "resolve_device",
     "resolve_precision",

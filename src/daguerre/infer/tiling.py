@@ -25,7 +25,7 @@ import torch
 from daguerre.errors import ConfigError
 from daguerre.types import Tensor
 
-__all__ = ["Tile", "TileConfig", "blend_weights", "plan_tiles"]
+__all__ = ["Tile", "TileConfig", "blend_weights", "pad_to_min", "plan_tiles"]
 
 
 # --- data types ---------------------------------------------------------------------------
@@ -259,3 +259,21 @@ def blend_weights(tile: Tile, h: int, w: int, *, overlap: int) -> Tensor:
     wy = _axis_weights(tile.y0, tile.height, h, overlap)
     wx = _axis_weights(tile.x0, tile.width, w, overlap)
     return torch.outer(wy, wx).to(torch.float32)[None, None]
+
+
+def pad_to_min(x: Tensor, side: int) -> Tensor:
+    """Replicate-pad the bottom/right of ``(...,C,H,W)`` so both sides are >= ``side``.
+
+    The deepest level of a U-Net needs at least 2 pixels for its reflection padding, so the
+    pipelines pad a strip or a tiny photo to ``2 * pad_multiple`` and crop the result back.
+
+    Example:
+        >>> tuple(pad_to_min(torch.rand(3, 5, 40), 16).shape)
+        (3, 16, 40)
+    """
+    pad_h, pad_w = max(0, side - x.shape[-2]), max(0, side - x.shape[-1])
+    if pad_h == 0 and pad_w == 0:
+        return x
+    batched = x if x.ndim == 4 else x[None]
+    out = torch.nn.functional.pad(batched, (0, pad_w, 0, pad_h), mode="replicate")
+    return out if x.ndim == 4 else out[0]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
-from daguerre.infer import TileConfig, resolve_device, resolve_precision, run_tiled
+from daguerre.infer import TileConfig, pad_to_min, resolve_device, resolve_precision, run_tiled
 from daguerre.infer.ensemble import ENSEMBLE_SIZES, ensemble
 from daguerre.pipelines.convert import LUMA, from_any, looks_gray, to_like
 from daguerre.pipelines.fusion import (
@@ -374,19 +374,6 @@ def _gray_in_place(restored: torch.Tensor, gray: torch.Tensor) -> None:
             images[index].copy_(luma.expand_as(images[index]))
 
 
-def _pad_to_min(x: torch.Tensor, side: int) -> torch.Tensor:
-    """Replicate-pad bottom/right so both sides are >= ``side``.
-
-    The deepest level of a U-Net needs at least 2 pixels for its reflection padding.
-    """
-    pad_h, pad_w = max(0, side - x.shape[-2]), max(0, side - x.shape[-1])
-    if pad_h == 0 and pad_w == 0:
-        return x
-    batched = x if x.ndim == 4 else x[None]
-    out = torch.nn.functional.pad(batched, (0, pad_w, 0, pad_h), mode="replicate")
-    return out if x.ndim == 4 else out[0]
-
-
 def _pass_progress(progress: Any, index: int, passes: int) -> Any:
     """``progress`` for pass ``index`` of ``passes``: ``(done, total)`` over all passes."""
     if progress is None or passes == 1:
@@ -451,7 +438,7 @@ def restore_tensor(
         raise ValueError(f"model '{options.model}' has no mask input; it cannot use a defect mask")
     tiles = options.tiles()
     h, w = rgb.shape[-2:]
-    net_input = _pad_to_min(net_input, 2 * loaded.pad_multiple)
+    net_input = pad_to_min(net_input, 2 * loaded.pad_multiple)
     passes = iter(range(options.ensemble))
 
     def one_pass(x: torch.Tensor) -> torch.Tensor:

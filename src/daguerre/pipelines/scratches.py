@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from daguerre.errors import CheckpointMismatchError, DaguerreError
-from daguerre.infer import TileConfig, resolve_device, resolve_precision, run_tiled
+from daguerre.infer import TileConfig, pad_to_min, resolve_device, resolve_precision, run_tiled
 from daguerre.infer.multiscale import ScaleEnsemble, check_scales, is_identity
 from daguerre.pipelines.convert import LUMA
 
@@ -138,19 +138,6 @@ def load_detector(model: str, device: str) -> LoadedDetector:
     return LoadedDetector(net, config.pad_multiple, threshold, restore_threshold, scales)
 
 
-def _pad_to_min(x: torch.Tensor, side: int) -> torch.Tensor:
-    """Replicate-pad bottom/right of ``(...,H,W)`` so both sides are >= ``side``.
-
-    The deepest U-Net level needs at least 2 pixels for its reflection padding.
-    """
-    pad_h, pad_w = max(0, side - x.shape[-2]), max(0, side - x.shape[-1])
-    if pad_h == 0 and pad_w == 0:
-        return x
-    batched = x if x.ndim == 4 else x[None]
-    out = F.pad(batched, (0, pad_w, 0, pad_h), mode="replicate")
-    return out if x.ndim == 4 else out[0]
-
-
 @torch.inference_mode()
 def detect_defects(
     rgb: torch.Tensor, options: DetectOptions | None = None, *, progress: Any = None
@@ -183,7 +170,7 @@ def detect_defects(
     h, w = rgb.shape[-2:]
     logits = run_tiled(
         net,
-        _pad_to_min(rgb, 2 * loaded.pad_multiple),
+        pad_to_min(rgb, 2 * loaded.pad_multiple),
         options.tiles(),
         pad_multiple=loaded.pad_multiple,
         device=device,
