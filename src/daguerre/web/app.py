@@ -52,7 +52,7 @@ _WORDS = {"restored": ("Restoring", "Restored"), "aged": ("Ageing", "Aged")}  # 
 # per-function `gr.Progress()` default is too (its callback is per request).
 _PROGRESS = gr.Progress()
 MONOCHROME_CHOICES = {
-    "Neutral gray": "auto",
+    "Gray if it looks black-and-white": "auto",
     "Keep the print's tone": "tone",
     "Black-and-white print (always gray)": "gray",
     "Network's colours": "off",
@@ -320,7 +320,10 @@ def _header(settings: WebSettings) -> None:
         "full resolution; uploads and results are deleted within 20 minutes."
     )
     limits = f"Up to {settings.max_upload_mb:g} MB and {settings.max_pixels / 1e6:g} MP per file."
-    gr.Markdown(f"Formats: PNG, JPEG, TIFF, WebP, BMP (8/16-bit, alpha kept). {limits}")
+    gr.Markdown(
+        "Formats: PNG, JPEG, TIFF, WebP, BMP (8/16-bit, alpha kept), GIF and phone photos "
+        f"(HEIC, AVIF; restored as PNG). {limits}"
+    )
 
 
 def _restore_tab(settings: WebSettings) -> tuple[gr.Button, list[Any]]:
