@@ -26,7 +26,6 @@ NAMES = [
     "restore-mix",
     "restore-mix2",
     "restore-digital",
-    "restore-wide",
     "defects",
     "detector-mix",
     "detector-mix2",
@@ -36,8 +35,6 @@ NAMES = [
     "detector-mix6",
     "detector-mix7",
     "detector-mix8",
-    "marks",
-    "detector-wide",
 ]
 
 
@@ -142,37 +139,3 @@ def test_defects_flaking_adds_flakes_and_keeps_the_rest_of_the_damage() -> None:
     assert (flaked.mask >= plain.mask - 1e-6).all()
     added = (flaked.mask > 0.25).sum((1, 2, 3)) - (plain.mask > 0.25).sum((1, 2, 3))
     assert (added > 0).sum() >= 5
-
-
-def _colour_photo(size: int = 48) -> torch.Tensor:
-    """A (1,3,S,S) photo whose colour is not a function of brightness: four coloured blocks."""
-    img = torch.empty(1, 3, size, size)
-    half = size // 2
-    for k, rgb in enumerate([(0.8, 0.2, 0.2), (0.2, 0.7, 0.3), (0.2, 0.3, 0.8), (0.7, 0.7, 0.2)]):
-        top, left = (k // 2) * half, (k % 2) * half
-        img[0, :, top : top + half, left : left + half] = torch.tensor(rgb).view(3, 1, 1)
-    return img
-
-
-def test_restore_wide_colour_truth_keeps_colour_and_print_truth_is_neutral() -> None:
-    from daguerre.degrade.chain import apply_to_target
-    from daguerre.degrade.presets import colour_wide, print_wide
-
-    img = _colour_photo().expand(6, -1, -1, -1).contiguous()
-    for op, neutral in ((colour_wide(), False), (print_wide(), True)):
-        result = run(op, img, torch.Generator().manual_seed(5))
-        target = apply_to_target(op, img, result.params)
-        spread = (target.amax(dim=1) - target.amin(dim=1)).amax().item()
-        assert (spread < 1e-5) == neutral
-        assert not torch.equal(result.image, img)
-
-
-def test_restore_wide_draws_every_branch_and_tone_family() -> None:
-    from daguerre.degrade.chain import describe
-
-    op = build_preset("restore-wide")
-    result = run(op, torch.rand(400, 3, 16, 16), torch.Generator().manual_seed(0))
-    assert set(result.params.choice.tolist()) == set(range(6))
-    text = str(describe(result.params))
-    for family in ("LevelsParams", "ColorCastParams", "SepiaParams", "DyeFadeParams"):
-        assert family in text

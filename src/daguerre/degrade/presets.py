@@ -24,17 +24,15 @@ from typing import Any
 from daguerre.degrade.base import Degradation
 from daguerre.degrade.blur import GaussianBlur, RealESRGANBlur
 from daguerre.degrade.chain import Maybe, OneOf, Sequential, Shuffle
-from daguerre.degrade.color import ColorJitter, Grayscale
+from daguerre.degrade.color import Grayscale
 from daguerre.degrade.cracks import Cracks
 from daguerre.degrade.craquelure import Craquelure
 from daguerre.degrade.creases import Creases
-from daguerre.degrade.curves import ColorCast, Levels
 from daguerre.degrade.dust import Dust
 from daguerre.degrade.exposure import UnevenExposure
 from daguerre.degrade.flaking import Flaking
 from daguerre.degrade.grain import FilmGrain
 from daguerre.degrade.jpeg import JPEG
-from daguerre.degrade.marks import Marks
 from daguerre.degrade.noise import GaussianNoise, PoissonNoise, SaltPepper, SpeckleNoise
 from daguerre.degrade.paper import PaperTexture
 from daguerre.degrade.resize import DownUp, RandomResize
@@ -370,158 +368,6 @@ def restore_digital() -> Op:
     )
 
 
-# --- the coverage mix ---------------------------------------------------------------------
-
-
-def _tone_wide(toner: tuple[float, float]) -> Op:
-    """Tone and colour damage sampled wide and independently, in random order.
-
-    Each op fires independently; when several fire, their order is shuffled. Ranges:
-
-    * sepia toner mixed in at a fraction ``toner`` (warmth 0.3-1.6, cream 0-1), p 0.35;
-    * dye fading with every dye free: cyan 0-0.6, magenta 0-0.4, yellow 0-0.5 of its
-      density lost, yellow stain 0-0.15, overall 0.1-1, p 0.3;
-    * a cast of any hue: highlight gain 0-0.45, shadow veil of another hue 0-0.15, p 0.5;
-    * a shadows-only fade (black lifted 0-0.3, per channel +-0.05), p 0.35;
-    * a highlights-only fade (white lowered to 0.65-1, per channel +-0.05), p 0.35;
-    * per-channel curves (gamma 0.6-1.6 log-uniform, per channel x exp(+-0.15)), p 0.35;
-    * contrast 0.6-1.1 and saturation 0.2-1 (brightness 0.85-1.15), p 0.3;
-    * yellowed gelatin and paper (0.1-0.6), p 0.25;
-    * an uneven fade (0.05-0.6, edges first), p 0.35.
-    """
-    return Shuffle(
-        [
-            Maybe(Sepia(strength=toner, warmth=(0.3, 1.6), cream=(0.0, 1.0),
-                        applies_to_target=False), 0.35),
-            Maybe(DyeFade(strength=(0.1, 1.0), cyan=(0.0, 0.6), magenta=(0.0, 0.4),
-                          yellow=(0.0, 0.5), stain=(0.0, 0.15)), 0.3),
-            Maybe(ColorCast(), 0.5),
-            Maybe(Levels(black=(0.0, 0.3), white=(1.0, 1.0), gamma=(1.0, 1.0)), 0.35),
-            Maybe(Levels(black=(0.0, 0.0), white=(0.65, 1.0), gamma=(1.0, 1.0)), 0.35),
-            Maybe(Levels(black=(0.0, 0.0), white=(1.0, 1.0), jitter=0.0), 0.35),
-            Maybe(ColorJitter(brightness=(0.85, 1.15), contrast=(0.6, 1.1),
-                              saturation=(0.2, 1.0), hue=(0.0, 0.0)), 0.3),
-            Maybe(Yellowing(strength=(0.1, 0.6)), 0.25),
-            Maybe(Fade(strength=(0.05, 0.6)), 0.35),
-        ]
-    )  # fmt: skip
-
-
-def _digital_wide() -> Op:
-    """Grain, blur, noise, down-up and JPEG of many shapes, in random order, once or twice."""
-    noise = OneOf(
-        [GaussianNoise(sigma=(1.0, 30.0), gray_prob=0.4), PoissonNoise(scale=(0.05, 2.5)),
-         SpeckleNoise(sigma=(3.0, 30.0))],
-        probs=(0.5, 0.3, 0.2),
-    )  # fmt: skip
-    first = Shuffle(
-        [
-            Maybe(FilmGrain(strength=(0.005, 0.06), size=(0.5, 2.0)), 0.5),
-            Maybe(OneOf([GaussianBlur(sizes=(3, 5, 7), sigma=(0.3, 2.5)),
-                         RealESRGANBlur(sigma=(0.2, 2.5))]), 0.6),
-            Maybe(noise, 0.55),
-            Maybe(DownUp(scale=(0.4, 1.0)), 0.35),
-            Maybe(JPEG(quality=(35, 95)), 0.55),
-        ]
-    )  # fmt: skip
-    second = Shuffle(
-        [
-            Maybe(GaussianBlur(sizes=(3, 5), sigma=(0.3, 1.2)), 0.5),
-            Maybe(GaussianNoise(sigma=(1.0, 10.0), gray_prob=0.5), 0.5),
-            Maybe(JPEG(quality=(50, 95)), 0.6),
-        ]
-    )
-    return Sequential([first, Maybe(second, 0.3)])
-
-
-def _damage() -> list[Op]:
-    """Light physical damage of a print: scratches, dust, stains, creases (with their masks)."""
-    return [
-        Maybe(OneOf([Foxing(), Silvering(), WaterStains()], probs=(0.5, 0.3, 0.2)), 0.15),
-        Maybe(Scratches(count=(1, 4)), 0.3),
-        Maybe(Dust(), 0.35),
-        Maybe(Creases(), 0.05),
-    ]
-
-
-def colour_wide() -> Op:
-    """A colour photo with wide tone and colour damage; its truth keeps every colour.
-
-    Toner is mixed in at 0.05-0.95 of full strength, so some colour always survives and the
-    clean target is the colour photo. Tone damage and digital damage come in either order.
-    """
-    return Sequential(
-        [
-            Shuffle([_tone_wide(toner=(0.05, 0.95)), _digital_wide()]),
-            Maybe(Vignette(), 0.2),
-            Maybe(UnevenExposure(), 0.2),
-            *_damage(),
-        ]
-    )
-
-
-def print_wide() -> Op:
-    """A black-and-white print with wide tone damage; its truth is the neutral print.
-
-    Fully toned (0.3-1 of full strength) or cast in any hue, faded, curved, grained,
-    physically damaged, scanned: the same ranges as :func:`colour_wide` on a gray image.
-    """
-    return Sequential(
-        [
-            Grayscale(),
-            Maybe(FilmGrain(), 0.6),
-            Shuffle([_tone_wide(toner=(0.3, 1.0)), _digital_wide()]),
-            Maybe(Vignette(), 0.3),
-            Maybe(UnevenExposure(), 0.3),
-            Maybe(PaperTexture(), 0.3),
-            *_damage(),
-        ]
-    )
-
-
-def restore_wide() -> Op:
-    """Training mix of the old-print restorer, made for coverage rather than one look.
-
-    Colour photos with wide tone damage 42 %, black-and-white prints with it 30 %,
-    ``unstructured`` 10 %, ``realesrgan`` 3 %, scratched clean photos 7 % (with their mask),
-    undamaged photos 8 %. Parameter ranges: :func:`_tone_wide` and :func:`_digital_wide`.
-    """
-    return OneOf(
-        [colour_wide(), print_wide(), unstructured(), realesrgan(), scratches_only(),
-         Sequential([])],
-        probs=(0.42, 0.30, 0.10, 0.03, 0.07, 0.08),
-    )  # fmt: skip
-
-
-# --- detector coverage ------------------------------------------------------------------------
-
-
-def marks() -> Op:
-    """Damage drawn many ways (:class:`Marks`) plus our scratches and dust: no ageing.
-
-    For backgrounds that are old already (real scans, ``train.defect_data``): 0-10 marks of
-    every geometry, profile and tone, 0-60 specks per 256 px square, our scratches (p 0.35)
-    and dust (p 0.3), then JPEG storage (p 0.3).
-    """
-    return Sequential(
-        [
-            Marks(),
-            Maybe(Scratches(count=(1, 6)), 0.35),
-            Maybe(Dust(), 0.3),
-            Maybe(JPEG(quality=(60, 95)), 0.3),
-        ]
-    )
-
-
-def detector_wide() -> Op:
-    """Detector training on photos, made for coverage.
-
-    ``defects`` 35 %, marks on clean photos 35 %, marks on aged ones 30 % (:func:`marks`,
-    :func:`aged`).
-    """
-    return OneOf([defects(), marks(), Sequential([aged(), marks()])], probs=(0.35, 0.35, 0.30))
-
-
 # --- registry -----------------------------------------------------------------------------
 
 PRESETS: dict[str, Callable[[], Op]] = {
@@ -534,7 +380,6 @@ PRESETS: dict[str, Callable[[], Op]] = {
     "restore-mix": restore_mix,
     "restore-mix2": restore_mix2,
     "restore-digital": restore_digital,
-    "restore-wide": restore_wide,
     "defects": defects,
     "detector-mix": detector_mix,
     "detector-mix2": detector_mix2,
@@ -544,8 +389,6 @@ PRESETS: dict[str, Callable[[], Op]] = {
     "detector-mix6": detector_mix6,
     "detector-mix7": detector_mix7,
     "detector-mix8": detector_mix8,
-    "marks": marks,
-    "detector-wide": detector_wide,
 }
 """Preset name -> factory of a fresh degradation."""
 
@@ -558,7 +401,6 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "colorfade": "faded colour print: dye loss with a red-pink cast, mild grain",
     "restore-mix": "training mix: unstructured 45%, aged 40%, heavy/realesrgan/colorfade 5% each",
     "restore-mix2": "restore-mix 85% + undamaged photos 8% + scratched clean photos 7%",
-    "restore-wide": "training mix: wide tone/colour damage on colour photos and prints, shuffled",
     "restore-digital": "digital expert: unstructured 75%, realesrgan 10%, scratched 7%, clean 8%",
     "defects": "aged print with scratches, dust, creases, cracks, tears, stains (detector labels)",
     "detector-mix": "detector training mix: defects 60%, scratches-only 40%",
@@ -569,8 +411,6 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "detector-mix6": "detector-mix with a cracked-emulsion net on 40% of the aged prints",
     "detector-mix7": "detector-mix with crack nets on 60%, flaked emulsion on 50% of aged prints",
     "detector-mix8": "detector-mix, split-emulsion nets (cream, dark rims) on 50%, flakes 30%",
-    "marks": "damage drawn many ways (marks, scratches, dust), no ageing: for old backgrounds",
-    "detector-wide": "detector training: defects 35%, marks on clean 35%, marks on aged 30%",
 }
 """One line per preset, for ``--help`` texts and logs."""
 
