@@ -221,11 +221,12 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     out = restore_tensor(img, options)
     seconds = time.perf_counter() - start
     row: dict[str, object] = {"size": [height, width], "seconds": seconds}
-    loaded = load_restorer(args.model, "cpu")
-    row["route"] = expert_names(img[None], options, loaded)[0]
-    if row["route"] == args.model and loaded.detail is not None and args.fusion == "auto":
-        row["detail"] = loaded.experts[loaded.detail.expert]
-        row["scale"] = loaded.detail.scale
+    restorer = load_restorer(options)
+    row["route"] = expert_names(restorer, img[None])[0]
+    fusion, detail = restorer.fusion, restorer.detail_expert
+    if row["route"] == args.model and fusion is not None and detail is not None:
+        row["detail"] = detail.name
+        row["scale"] = fusion.scale
     row["rss_bytes"] = peak_rss_bytes()  # before any file I/O
     if args.io:
         del img

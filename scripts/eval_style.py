@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 
 import torch
+from gatys_reference import GatysOptions, gatys_transfer  # scripts/gatys_reference.py
 
 from daguerre.io.image import read_image, write_image
 from daguerre.metrics.features import edge_ssim, fd_mobilenet, gram_distance
 from daguerre.metrics.report import SheetRow, render_sheet
-from daguerre.pipelines.gatys import GatysOptions, gatys_transfer
 from daguerre.pipelines.stylize import (
     StylizeOptions,
     _resize_long_side,

@@ -28,7 +28,6 @@ from daguerre.degrade.creases import Creases
 from daguerre.degrade.dust import Dust
 from daguerre.degrade.exposure import UnevenExposure
 from daguerre.degrade.grain import FilmGrain
-from daguerre.degrade.halftone import Halftone
 from daguerre.degrade.paper import PaperTexture
 from daguerre.degrade.scratches import Scratches
 from daguerre.degrade.stains import Foxing, Silvering, WaterStains
@@ -47,7 +46,6 @@ EFFECTS: dict[str, Callable[[], Degradation]] = {
     "fade": Fade,
     "dye_fade": DyeFade,
     "film_grain": FilmGrain,
-    "halftone": Halftone,
     "paper_texture": PaperTexture,
     "vignette": Vignette,
     "uneven_exposure": UnevenExposure,

@@ -6,7 +6,7 @@ folder (seeded per photo); the table gives the mean PSNR of the input, the class
 ``none`` or on mild ops changes what it should leave alone.
 
 Usage: python scripts/restore_ops.py --clean ../shared/data/clean/val [--limit 20] [-m restore]
-[--kind auto|print|digital]
+[--photo-type auto|print|digital]
 """
 
 from __future__ import annotations
@@ -48,12 +48,12 @@ def main() -> None:
     parser.add_argument("--max-side", type=int, default=384)
     parser.add_argument("--model", "-m", default="restore")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--kind", default="auto", choices=["auto", "print", "digital"])
+    parser.add_argument("--photo-type", default="auto", choices=["auto", "print", "digital"])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     paths, _ = collect_inputs([args.clean])
     photos = [fit_max_side(read_image(p).rgb, args.max_side) for p in paths[: args.limit]]
-    options = RestoreOptions(model=args.model, kind=args.kind)
+    options = RestoreOptions(model=args.model, photo_type=args.photo_type)
     print(f"{'op':<11} {'input':>6} {'baseline':>8} {'ours':>6}   ({len(photos)} photos)")
     for name, op in OPS.items():
         scores: dict[str, list[float]] = {"input": [], "baseline": [], "ours": []}

@@ -238,6 +238,7 @@ def experts_sheet(out: Path, width: int = 240) -> None:
         restore_tensor,
     )
 
+    restorer = load_restorer(RestoreOptions())
     op = build_preset("unstructured")
     rows = []
     for stem in EXPERT_PHOTOS:
@@ -246,9 +247,9 @@ def experts_sheet(out: Path, width: int = 240) -> None:
         hit = run(op, clean[None], generator_for(image_seed(0, stem)))
         truth = apply_to_target(op, clean[None], hit.params)[0]
         degraded = hit.image[0]
-        single = restore_tensor(degraded, RestoreOptions(kind="print", fusion="off"))
+        single = restore_tensor(degraded, RestoreOptions(photo_type="print", fusion="off"))
         routed = restore_tensor(degraded, RestoreOptions())
-        chosen = expert_names(degraded, RestoreOptions(), load_restorer("restore", "cpu"))[0]
+        chosen = expert_names(restorer, degraded[None])[0]
         scores = [float(psnr(x, truth)) for x in (degraded, single, routed)]
         label = f"{stem[:13]}\n{scores[0]:.1f} / {scores[1]:.1f}\n/ {scores[2]:.1f} dB\n({chosen})"
         rows.append((label, [fit(x, width) for x in (degraded, single, routed, truth)]))

@@ -62,6 +62,6 @@ def test_every_committed_training_config_loads_strictly() -> None:
 
     folder = Path(__file__).resolve().parents[1] / "configs" / "train"
     files = sorted(folder.glob("*.yaml"))
-    assert len(files) > 20
+    assert len(files) >= 10
     for path in files:
         load_config(_config_class(path.stem), path)  # raises ConfigError on a bad key or type

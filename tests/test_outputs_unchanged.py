@@ -58,7 +58,7 @@ def _cases() -> dict[str, Callable[[], torch.Tensor]]:
         "restore_colour": restore(colour),
         "restore_toned": restore(toned),
         "restore_scratches": restore(colour, scratches="auto"),
-        "restore_digital_no_grade": restore(colour, kind="digital", grade="off"),
+        "restore_digital_no_grade": restore(colour, photo_type="digital", grade="off"),
         "restore_tone_kept": restore(toned, monochrome="tone"),
         "detect": lambda: detect_defects(colour, DetectOptions(precision="fp32", device="cpu")),
         "stylize_style": lambda: stylize_tensor(

@@ -144,8 +144,14 @@ def _unstructured_args(tmp_path: Path, model: Path) -> tuple:
     return ("--clean", clean, "--preset", "unstructured", "--model", model, "-q")
 
 
-def test_kind_scores_each_expert_and_a_missing_one_is_a_usage_error(tmp_path: Path) -> None:
-    from tests.pipelines.models import save_identity_model, save_offset_model
+def test_photo_type_scores_each_expert_and_a_missing_one_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    from tests.pipelines.models import (
+        forget_loaded_models,
+        save_identity_model,
+        save_offset_model,
+    )
 
     primary = save_identity_model(tmp_path / "print")
     config = json.loads((primary / "config.json").read_text())
@@ -153,20 +159,21 @@ def test_kind_scores_each_expert_and_a_missing_one_is_a_usage_error(tmp_path: Pa
     (primary / "config.json").write_text(json.dumps(config))
     base = _unstructured_args(tmp_path, primary)
     scores = {}
-    for kind in ("print", "digital"):
-        result = _eval(*base, "--kind", kind, "--sheet-count", "0", "-o", tmp_path / kind)
+    for photo_type in ("print", "digital"):
+        out = tmp_path / photo_type
+        result = _eval(*base, "--photo-type", photo_type, "--sheet-count", "0", "-o", out)
         assert result.exit_code == 0, result.output
-        row = next(csv.DictReader((tmp_path / kind / "results.csv").open()))
-        scores[kind] = float(row["ours_psnr"]), float(row["input_psnr"])
+        row = next(csv.DictReader((out / "results.csv").open()))
+        scores[photo_type] = float(row["ours_psnr"]), float(row["input_psnr"])
+        settings = json.loads((out / "results.json").read_text())["settings"]
+        assert settings["photo_type"] == photo_type
     assert scores["print"][0] == pytest.approx(scores["print"][1], abs=0.05)  # the identity
     assert scores["digital"][0] < scores["print"][0] - 3  # everything 0.2 darker
     config["extra"]["experts"] = {"digital": str(tmp_path / "gone")}
     (primary / "config.json").write_text(json.dumps(config))
-    from daguerre.pipelines.restore import load_restorer
-
-    load_restorer.cache_clear()
-    result = _eval(*base, "--kind", "digital", "-o", tmp_path / "x")
-    assert result.exit_code == 2 and "--kind" in result.output
+    forget_loaded_models()
+    result = _eval(*base, "--photo-type", "digital", "-o", tmp_path / "x")
+    assert result.exit_code == 2 and "--photo-type" in result.output
 
 
 def test_ensemble_is_run_and_recorded(tmp_path: Path) -> None:

@@ -25,6 +25,11 @@ def _restore(*args: str | Path, env: dict[str, str] | None = None) -> object:
     return runner.invoke(app, ["restore", *map(str, args)], env=env)
 
 
+def _said(result: object) -> str:
+    """The output with Rich's error box unwrapped into one line."""
+    return " ".join(result.output.replace("│", " ").split())  # type: ignore[attr-defined]
+
+
 def test_corpus_good_files_restored_bad_files_reported(tmp_path: Path, model: str) -> None:
     corpus = make_corpus(tmp_path / "in")
     result = _restore(
@@ -175,12 +180,13 @@ def test_scratch_threshold_equals_detect_at_that_threshold(
 def test_scratches_usage_errors(tmp_path: Path, model: str, mask_model: str) -> None:
     photo = _photo(tmp_path)
     result = _restore(photo, "-o", tmp_path / "a", "--model", model, "--scratches", "auto")
-    assert result.exit_code == 2 and "no mask input" in result.output
+    assert result.exit_code == 2 and "no mask input" in _said(result)
     result = _restore(photo, "-o", tmp_path / "b", "--model", mask_model, "--scratches", "nope")
-    assert result.exit_code == 2 and "not off, auto" in result.output
+    assert result.exit_code == 2 and "not off, auto" in _said(result)
     threshold = ["--scratch-threshold", 0.3]
     result = _restore(photo, "-o", tmp_path / "t", "--model", mask_model, *threshold)
-    assert result.exit_code == 2 and "needs --scratches auto" in result.output
+    assert result.exit_code == 2 and "'--scratch-threshold': a scratch threshold" in _said(result)
+    assert "needs scratches 'auto'" in _said(result)
     missing = ["--scratches", "auto", "--scratch-model", tmp_path / "none"]
     result = _restore(photo, "-o", tmp_path / "c", "--model", mask_model, *missing)
     assert result.exit_code == 2 and "scratch-model" in result.output
@@ -219,10 +225,16 @@ def test_monochrome_modes_on_a_sepia_print(tmp_path: Path, model: str) -> None:
     assert result.exit_code == 2 and "Traceback" not in result.output
 
 
-def test_kind_picks_the_expert_and_a_missing_expert_is_a_usage_error(tmp_path: Path) -> None:
+def test_photo_type_picks_the_expert_and_a_missing_expert_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
     import json
 
-    from tests.pipelines.models import save_brightness_router, save_offset_model
+    from tests.pipelines.models import (
+        forget_loaded_models,
+        save_brightness_router,
+        save_offset_model,
+    )
 
     digital = save_offset_model(tmp_path / "digital", -0.2)
     primary = save_identity_model(tmp_path / "print")
@@ -235,21 +247,28 @@ def test_kind_picks_the_expert_and_a_missing_expert_is_a_usage_error(tmp_path: P
     to_pil(bright).save(tmp_path / "in" / "photo.png")
     source = read_image(tmp_path / "in" / "photo.png").rgb
     means = {}
-    for kind in ("auto", "print", "digital"):
-        args = ["--model", primary, "--kind", kind, "--monochrome", "off"]
-        result = _restore(tmp_path / "in", "-o", tmp_path / kind, *args)
+    for photo_type in ("auto", "print", "digital"):
+        args = ["--model", primary, "--photo-type", photo_type, "--monochrome", "off"]
+        result = _restore(tmp_path / "in", "-o", tmp_path / photo_type, *args)
         assert result.exit_code == 0, result.output
-        means[kind] = float((read_image(tmp_path / kind / "photo.png").rgb - source).mean())
+        means[photo_type] = float(
+            (read_image(tmp_path / photo_type / "photo.png").rgb - source).mean()
+        )
     assert abs(means["auto"]) < 0.01 and abs(means["print"]) < 0.01  # bright: a "print"
     assert abs(means["digital"] + 0.2) < 0.01
+    old_name = ["--model", primary, "--kind", "digital", "--monochrome", "off"]
+    result = _restore(tmp_path / "in", "-o", tmp_path / "alias", *old_name)
+    assert result.exit_code == 0 and "--kind is deprecated" in result.output
+    alias = read_image(tmp_path / "alias" / "photo.png").rgb
+    assert torch.equal(alias, read_image(tmp_path / "digital" / "photo.png").rgb)
     config["extra"]["experts"] = {"digital": str(tmp_path / "gone")}
     (primary / "config.json").write_text(json.dumps(config))
-    from daguerre.pipelines.restore import load_restorer
-
-    load_restorer.cache_clear()
+    forget_loaded_models()
     result = _restore(tmp_path / "in", "-o", tmp_path / "x", "--model", primary)
-    assert result.exit_code == 2 and "--kind" in result.output and "Traceback" not in result.output
-    result = _restore(tmp_path / "in", "-o", tmp_path / "y", "--model", primary, "--kind", "print")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "'--photo-type':" in _said(result) and "gone' not found" in _said(result)
+    print_only = ["--model", primary, "--photo-type", "print"]
+    result = _restore(tmp_path / "in", "-o", tmp_path / "y", *print_only)
     assert result.exit_code == 0, result.output
 
 

@@ -73,3 +73,11 @@ def save_offset_grade(folder: Path, offset: float) -> Path:
         net.head.bias[9:12] = offset
     config = ModelConfig(arch="grade", kwargs={"width": 8, "grid": 1, "thumb": 32}, kind="grade")
     return save_model(folder, net, config)
+
+
+def forget_loaded_models() -> None:
+    """Drop the restorer's cached models (after a test rewrote a model's config.json)."""
+    from daguerre.pipelines.restorer import load_expert, load_restorer, load_router
+
+    for cache in (load_restorer, load_expert, load_router):
+        cache.cache_clear()

@@ -5,19 +5,18 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from daguerre.errors import CheckpointMismatchError, DaguerreError
 from daguerre.pipelines.fusion import (
     FusionConfig,
     add_upsampled_,
     fuse_in_place,
-    fusion_from_extra,
     gaussian_blur_signed,
     resize_mask,
     shrink_area,
 )
+from daguerre.pipelines.manifest import ManifestError, restorer_manifest
 from daguerre.pipelines.restore import (
     RestoreOptions,
-    check_experts,
+    RestoreOptionsError,
     load_restorer,
     restore_tensor,
 )
@@ -96,10 +95,10 @@ def test_mask_shrinks_without_losing_damage() -> None:
 
 def test_fusion_config_is_read_strictly() -> None:
     experts = {"digital": "restore-digital"}
-    assert fusion_from_extra("m", {"experts": experts}) is None
-    assert fusion_from_extra("m", {"experts": experts, "detail": DETAIL}) == FusionConfig(
-        "digital", 0.5, 1.0
-    )
+    assert restorer_manifest("m", {"experts": experts}).detail is None
+    manifest = restorer_manifest("m", {"experts": experts, "detail": DETAIL})
+    assert manifest.detail == FusionConfig("digital", 0.5, 1.0)
+    assert manifest.detail_model == "restore-digital"
     bad = [
         {"expert": "digital", "blur": 2},
         {"scale": 0.5},
@@ -108,8 +107,8 @@ def test_fusion_config_is_read_strictly() -> None:
         {"expert": "digital", "sigma": "wide"},
     ]
     for spec in bad:
-        with pytest.raises(CheckpointMismatchError, match="extra.detail"):
-            fusion_from_extra("m", {"experts": experts, "detail": spec})
+        with pytest.raises(ManifestError, match="extra.detail"):
+            restorer_manifest("m", {"experts": experts, "detail": spec})
 
 
 def test_a_print_gets_the_detail_of_the_detail_expert(fused: dict[str, str]) -> None:
@@ -137,16 +136,16 @@ def test_fused_output_keeps_gray_and_strength(fused: dict[str, str]) -> None:
 
 
 def test_unknown_fusion_mode_and_missing_detail_expert_fail(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="fusion must be one of"):
+    with pytest.raises(RestoreOptionsError, match="fusion must be one of"):
         RestoreOptions(fusion="blend")
     model = save_identity_model(tmp_path / "model")
     config = json.loads((model / "config.json").read_text())
     config["extra"].update(experts={"digital": str(tmp_path / "gone")}, detail=DETAIL)
     (model / "config.json").write_text(json.dumps(config))
-    loaded = load_restorer(str(model), "cpu")
-    with pytest.raises(DaguerreError):
-        check_experts(RestoreOptions(model=str(model), kind="print"), loaded)
-    check_experts(RestoreOptions(model=str(model), kind="print", fusion="off"), loaded)
+    with pytest.raises(RestoreOptionsError, match="not found") as caught:
+        load_restorer(RestoreOptions(model=str(model), photo_type="print"))
+    assert caught.value.option == "fusion"
+    load_restorer(RestoreOptions(model=str(model), photo_type="print", fusion="off"))
 
 
 @pytest.mark.parametrize("shape", [(3, 1, 9), (3, 7, 1), (3, 1, 1), (3, 37, 23)])

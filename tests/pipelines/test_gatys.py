@@ -1,9 +1,34 @@
+"""The Gatys reference of ``scripts/eval_style.py`` (``scripts/gatys_reference.py``).
+
+It is a script-side helper, not a package module, so it is loaded from its file.
+"""
+
+import doctest
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
 import pytest
 import torch
 
 from daguerre.metrics.features import gram_distance
 from daguerre.nn.mobilenet import MobileNetV2Features
-from daguerre.pipelines.gatys import GatysOptions, gatys_transfer
+
+
+def _load_reference() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "scripts" / "gatys_reference.py"
+    spec = importlib.util.spec_from_file_location("gatys_reference", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["gatys_reference"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+reference = _load_reference()
+GatysOptions = reference.GatysOptions
+gatys_transfer = reference.gatys_transfer
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +79,9 @@ def test_several_style_images_average_their_grams(net: MobileNetV2Features) -> N
 def test_options_are_validated() -> None:
     with pytest.raises(ValueError, match="lr"):
         GatysOptions(lr=0.0)
+
+
+def test_docstring_example_runs() -> None:
+    """``scripts/`` is not collected by ``--doctest-modules``, so its example runs here."""
+    failed, attempted = doctest.testmod(reference, verbose=False)
+    assert attempted > 0 and failed == 0

@@ -4,16 +4,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from daguerre.errors import CheckpointMismatchError, DaguerreError
 from daguerre.pipelines.restore import (
     RestoreOptions,
-    check_experts,
+    RestoreOptionsError,
     expert_names,
     load_restorer,
     photo_is_print,
     restore_tensor,
 )
 from tests.pipelines.models import (
+    forget_loaded_models,
     save_brightness_router,
     save_identity_model,
     save_offset_grade,
@@ -55,10 +55,12 @@ def test_auto_picks_the_expert_the_router_chooses(
     assert torch.allclose(out, (rgb + expected).clamp(0, 1), atol=1e-5)
 
 
-@pytest.mark.parametrize(("kind", "expected"), [("print", 0.0), ("digital", DIGITAL)])
-def test_kind_forces_an_expert(experts: dict[str, str], kind: str, expected: float) -> None:
+@pytest.mark.parametrize(("photo_type", "expected"), [("print", 0.0), ("digital", DIGITAL)])
+def test_photo_type_forces_an_expert(
+    experts: dict[str, str], photo_type: str, expected: float
+) -> None:
     bright = _photo(0.7)  # the router would call it a print
-    options = RestoreOptions(model=experts["print"], kind=kind, monochrome="off")
+    options = RestoreOptions(model=experts["print"], photo_type=photo_type, monochrome="off")
     out = restore_tensor(bright, options)
     assert torch.allclose(out, (bright + expected).clamp(0, 1), atol=1e-5)
 
@@ -74,19 +76,24 @@ def test_a_mixed_batch_is_split_between_experts(experts: dict[str, str]) -> None
 
 def test_a_model_without_experts_restores_every_photo_itself(experts: dict[str, str]) -> None:
     dark = _photo(0.1)
-    for kind in ("auto", "digital"):
-        options = RestoreOptions(model=experts["digital"], kind=kind, monochrome="off")
+    for photo_type in ("auto", "digital"):
+        options = RestoreOptions(model=experts["digital"], photo_type=photo_type, monochrome="off")
         expected = (dark + DIGITAL).clamp(0, 1)
         assert torch.allclose(restore_tensor(dark, options), expected, atol=1e-5)
-    loaded = load_restorer(experts["digital"], "cpu")
-    assert expert_names(dark, RestoreOptions(model=experts["digital"]), loaded) == [
-        experts["digital"]
-    ]
+    restorer = load_restorer(RestoreOptions(model=experts["digital"]))
+    assert expert_names(restorer, dark[None]) == [experts["digital"]]
+    assert restorer.digital_expert is None and restorer.router is None
 
 
-def test_unknown_kind_is_refused() -> None:
-    with pytest.raises(ValueError, match="kind must be one of"):
-        RestoreOptions(kind="film")
+def test_unknown_photo_type_is_refused() -> None:
+    with pytest.raises(RestoreOptionsError, match="photo_type must be one of") as caught:
+        RestoreOptions(photo_type="film")
+    assert caught.value.option == "photo_type" and isinstance(caught.value, ValueError)
+
+
+def test_kind_is_a_deprecated_name_of_photo_type() -> None:
+    with pytest.warns(DeprecationWarning, match="photo_type"):
+        assert RestoreOptions(kind="digital") == RestoreOptions(photo_type="digital")
 
 
 def test_missing_expert_or_wrong_router_fails_early(
@@ -96,15 +103,18 @@ def test_missing_expert_or_wrong_router_fails_early(
     config = json.loads((model / "config.json").read_text())
     config["extra"].update(experts={"digital": str(tmp_path / "gone")}, router=experts["router"])
     (model / "config.json").write_text(json.dumps(config))
-    loaded = load_restorer(str(model), "cpu")
-    with pytest.raises(DaguerreError):
-        check_experts(RestoreOptions(model=str(model)), loaded)
-    check_experts(RestoreOptions(model=str(model), kind="print"), loaded)  # not needed: fine
+    with pytest.raises(RestoreOptionsError, match="not found") as caught:
+        load_restorer(RestoreOptions(model=str(model)))
+    assert caught.value.option == "photo_type"
+    load_restorer(RestoreOptions(model=str(model), photo_type="print"))  # not needed: fine
     config["extra"].update(experts={"digital": experts["digital"]}, router=experts["digital"])
     (model / "config.json").write_text(json.dumps(config))
-    load_restorer.cache_clear()
-    with pytest.raises(CheckpointMismatchError, match="not a photo-kind router"):
-        check_experts(RestoreOptions(model=str(model)), load_restorer(str(model), "cpu"))
+    forget_loaded_models()
+    with pytest.raises(RestoreOptionsError, match="not a photo-kind router") as caught:
+        load_restorer(RestoreOptions(model=str(model)))
+    assert caught.value.option == "photo_type"
+    restorer = load_restorer(RestoreOptions(model=str(model), photo_type="digital"))
+    assert restorer.router is None and restorer.digital_expert is not None  # no router needed
 
 
 def test_router_threshold_moves_doubtful_photos_to_the_digital_expert(tmp_path: Path) -> None:
@@ -114,9 +124,7 @@ def test_router_threshold_moves_doubtful_photos_to_the_digital_expert(tmp_path: 
     config = json.loads((router / "config.json").read_text())
     config["extra"]["threshold"] = 3.0
     (router / "config.json").write_text(json.dumps(config))
-    from daguerre.pipelines.restore import load_router
-
-    load_router.cache_clear()
+    forget_loaded_models()
     assert photo_is_print(photos, str(router)).tolist() == [False, True]
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from daguerre.pipelines.restore import RestoreOptions, restore, restore_tensor
+from daguerre.pipelines.restore import RestoreOptions, RestoreOptionsError, restore, restore_tensor
 from tests.pipelines.models import save_identity_model, save_offset_grade, save_random_model
 
 
@@ -90,8 +90,10 @@ def test_api_keeps_type_size_and_alpha(identity: str) -> None:
 def test_unknown_model_is_a_clear_error(tmp_path: Path) -> None:
     from daguerre.errors import CheckpointNotFoundError
 
-    with pytest.raises(CheckpointNotFoundError, match="not found"):
+    with pytest.raises(RestoreOptionsError, match="not found") as caught:
         restore_tensor(torch.rand(3, 8, 8), RestoreOptions(model=str(tmp_path / "none")))
+    assert caught.value.option == "model"
+    assert isinstance(caught.value.__cause__, CheckpointNotFoundError)
 
 
 def test_scratches_option_reads_a_mask_file(mask_model: str, tmp_path: Path) -> None:
@@ -146,8 +148,21 @@ def test_scratch_threshold_outside_unit_range_raises(bad: float) -> None:
 
 
 def test_scratches_with_maskless_model_raises(random_model: str) -> None:
-    with pytest.raises(ValueError, match="no mask input"):
+    with pytest.raises(RestoreOptionsError, match="no mask input") as caught:
         restore_tensor(torch.rand(3, 8, 8), RestoreOptions(model=random_model, scratches="auto"))
+    assert caught.value.option == "scratches"
+
+
+def test_scratch_threshold_needs_scratches_auto() -> None:
+    with pytest.raises(RestoreOptionsError, match="needs scratches 'auto'") as caught:
+        RestoreOptions(scratch_threshold=0.3)
+    assert caught.value.option == "scratch_threshold"
+
+
+def test_scratches_naming_nothing_is_refused_before_any_photo(mask_model: str) -> None:
+    with pytest.raises(RestoreOptionsError, match="not off, auto") as caught:
+        restore_tensor(torch.rand(3, 8, 8), RestoreOptions(model=mask_model, scratches="nope"))
+    assert caught.value.option == "scratches"
 
 
 def test_grade_option_applies_the_named_grade(identity: str, tmp_path: Path) -> None:
@@ -176,10 +191,9 @@ def test_auto_grade_comes_from_the_restorer_config(tmp_path: Path) -> None:
 
 
 def test_grade_option_rejects_a_model_of_another_kind(identity: str) -> None:
-    from daguerre.errors import CheckpointMismatchError
-
-    with pytest.raises(CheckpointMismatchError, match="not a colour grade"):
+    with pytest.raises(RestoreOptionsError, match="not a colour grade") as caught:
         restore_tensor(torch.rand(3, 16, 16), RestoreOptions(model=identity, grade=identity))
+    assert caught.value.option == "grade"
 
 
 @pytest.mark.parametrize("size", [(1, 40), (40, 1), (5, 7)])
@@ -213,7 +227,7 @@ def test_ensemble_averages_flipped_runs(random_model: str) -> None:
 
 
 def test_bad_ensemble_size_rejected() -> None:
-    with pytest.raises(ValueError, match="ensemble must be one of"):
+    with pytest.raises(RestoreOptionsError, match="ensemble must be one of"):
         RestoreOptions(ensemble=3)
 
 

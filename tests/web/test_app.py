@@ -196,6 +196,35 @@ def test_page_builds_with_both_tasks(handlers: Handlers, tmp_path: Path) -> None
     assert jobs["restore"] == jobs["age"]  # one queue: one job at a time across the tabs
 
 
+def _ancestors(layout: dict, types: dict[int, str], path: tuple[str, ...] = ()) -> dict:
+    """Component id -> the types of the layout blocks around it, outermost first."""
+    found = {layout["id"]: path}
+    for child in layout.get("children", []):
+        found |= _ancestors(child, types, (*path, types.get(layout["id"], "")))
+    return found
+
+
+def test_restore_tab_shows_a_persons_choices_and_folds_the_expert_ones(
+    handlers: Handlers,
+) -> None:
+    from daguerre.degrade.presets import preset_names
+
+    config = build_app(handlers.settings, handlers.workdirs).config
+    components = {c["id"]: c for c in config["components"]}
+    by_elem = {c["props"].get("elem_id"): c for c in config["components"]}
+    (advanced,) = [c for c in components.values() if c["type"] == "accordion"]
+    assert advanced["props"]["label"] == "Advanced" and advanced["props"]["open"] is False
+    inside = _ancestors(config["layout"], {i: c["type"] for i, c in components.items()})
+    for elem in ("photo-type", "best", "network-colours"):
+        assert "accordion" in inside[by_elem[elem]["id"]], elem
+    for elem in ("monochrome", "scratch-sensitivity"):
+        assert "accordion" not in inside[by_elem[elem]["id"]], elem
+    modes = [value for _, value in by_elem["monochrome"]["props"]["choices"]]
+    assert modes == ["auto", "tone", "gray"]  # "off" is the Advanced box
+    presets = [value for _, value in by_elem["preset"]["props"]["choices"]]
+    assert presets == preset_names() and "detector-mix" not in presets  # no training mixes
+
+
 def test_bad_strength_from_an_api_caller_is_a_message(handlers: Handlers, tmp_path: Path) -> None:
     with pytest.warns(UserWarning, match="strength"):
         _, downloads, status, *_ = handlers.restore([str(_photo(tmp_path / "a.png"))], 2.0)
@@ -231,6 +260,21 @@ def test_print_colour_choice_reaches_the_restorer(handlers: Handlers, tmp_path: 
     assert downloads is None and "monochrome must be one of" in status
 
 
+def test_network_colours_box_overrides_the_print_colour_choice(
+    handlers: Handlers, tmp_path: Path
+) -> None:
+    ramp = np.linspace(0.1, 0.9, 48)[None, :, None] * np.ones((40, 48, 1))
+    sepia = ramp * np.array([1.0, 0.82, 0.58])  # a toned print: "tone" and "off" differ
+    path = tmp_path / "print.png"
+    Image.fromarray((sepia * 255).round().astype(np.uint8)).save(path)
+    off = handlers.restore([str(path)], 1.0, False, "off")[1]
+    toned = handlers.restore([str(path)], 1.0, False, "tone")[1]
+    forced = handlers.restore([str(path)], 1.0, False, "tone", "auto", False, "sure", True)[1]
+    assert off is not None and toned is not None and forced is not None
+    assert torch.equal(read_image(forced[0]).rgb, read_image(off[0]).rgb)
+    assert not torch.equal(read_image(toned[0]).rgb, read_image(off[0]).rgb)
+
+
 def test_photo_type_choice_reaches_the_restorer(tmp_path: Path, workdirs: WorkDirs) -> None:
     import json
 
@@ -255,9 +299,9 @@ def test_photo_type_choice_reaches_the_restorer(tmp_path: Path, workdirs: WorkDi
         shift[kind] = float((read_image(downloads[0]).rgb - source).mean())
     assert abs(shift["auto"]) < 0.01 and abs(shift["print"]) < 0.01  # bright: "a print"
     assert abs(shift["digital"] + 0.2) < 0.01
-    with pytest.warns(UserWarning, match="kind"):
+    with pytest.warns(UserWarning, match="(kind|photo_type) must be one of"):
         _, downloads, status, *_ = handlers.restore([str(path)], 1.0, False, "off", "film")
-    assert downloads is None and "kind must be one of" in status
+    assert downloads is None and "must be one of" in status and "film" in status
 
 
 def test_best_quality_averages_flipped_runs(tmp_path: Path, workdirs: WorkDirs) -> None:

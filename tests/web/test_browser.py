@@ -164,6 +164,11 @@ def test_page_offers_tasks_and_examples(page: Any) -> None:
 
     expect(page.get_by_role("tab", name="Restore")).to_be_visible()
     expect(page.get_by_role("tab", name="Age")).to_be_visible()
+    expect(page.locator("#monochrome")).to_be_visible()  # a person's choices are in view
+    expect(page.locator("#photo-type")).to_be_hidden()  # the expert ones are folded away
+    page.locator("#advanced").get_by_text("Advanced").click()
+    expect(page.locator("#photo-type")).to_be_visible()
+    expect(page.locator("#network-colours")).to_be_visible()
     pytest.importorskip("skimage")  # the examples are made from scikit-image's astronaut
     expect(page.get_by_text("astronaut_old.png").first).to_be_visible()
 

@@ -37,9 +37,12 @@ def _list_presets(value: bool) -> None:
         raise typer.Exit()
 
 
-PresetOpt = Annotated[
-    str, typer.Option("--preset", "-p", help="Degradation preset (see `daguerre presets`).")
-]
+PRESET_HELP = (
+    "The damage: aged, heavy, colorfade, scratches-only, unstructured or realesrgan "
+    "(`daguerre presets` describes each)."
+)
+"""``--preset`` help; static so that ``--help`` imports nothing heavy (a test checks the names)."""
+PresetOpt = Annotated[str, typer.Option("--preset", "-p", help=PRESET_HELP)]
 StrengthOpt = Annotated[
     float,
     typer.Option("--strength", min=0.0, max=1.0, help="Blend: 0 = input unchanged, 1 = full."),
@@ -86,13 +89,14 @@ def degrade(
     Exit codes: 0 all done, 1 some files failed, 2 usage error, 130 interrupted.
     """
     from daguerre.cli.batch import exit_with, run_batch, shard_from_env
-    from daguerre.degrade.presets import build_preset
+    from daguerre.degrade.presets import build_preset, preset_names
     from daguerre.errors import UnknownNameError
 
     try:
         op = build_preset(preset)
-    except UnknownNameError as err:
-        raise typer.BadParameter(str(err), param_hint="'--preset'") from None
+    except UnknownNameError:  # name the user presets only, not the training mixes
+        message = str(UnknownNameError("preset", preset, preset_names()))
+        raise typer.BadParameter(message, param_hint="'--preset'") from None
     settings = {"preset": preset, "seed": seed, "strength": strength}
     process = _make_process(op, settings, save_mask=save_mask, save_params=save_params)
     report = run_batch(
@@ -136,7 +140,7 @@ def _make_process(
 
 
 def presets() -> None:
-    """List the degradation presets with a one-line description each."""
+    """List the damage presets a photo can be aged with, one line each."""
     from daguerre.degrade.presets import PRESET_DESCRIPTIONS, preset_names
 
     names = preset_names()

@@ -38,17 +38,21 @@ from daguerre.cli.options import (
     Fusion,
     FusionOpt,
     GradeOpt,
-    Kind,
-    KindOpt,
+    KindAliasOpt,
+    PhotoType,
+    PhotoTypeOpt,
     QuietOpt,
     SeedOpt,
     TileOpt,
+    photo_type_of,
+    restore_usage_error,
 )
 
 if TYPE_CHECKING:
     from daguerre.cli.batch import Reporter
-    from daguerre.metrics.evaluate import EvalTable, FDSettings, ImageEvent, Restorer
+    from daguerre.metrics.evaluate import EvalTable, FDSettings, ImageEvent, RestoreMethod
     from daguerre.metrics.report import SheetRow
+    from daguerre.pipelines.restore import RestoreOptions
     from daguerre.types import Tensor
 
 eval_app = typer.Typer(help="Score models on your own photos.", no_args_is_help=True)
@@ -135,40 +139,21 @@ def _mode(
     return ("paired" if clean is not None else "real"), folder
 
 
-def _check_model(model: str) -> None:
-    from daguerre.errors import CheckpointNotFoundError
-    from daguerre.weights import model_dir
+def _restore_options(
+    model: str, tile: int, device: str, grade: str, photo_type: str, ensemble: int, fusion: str
+) -> RestoreOptions:
+    """The options of the model under test, loaded and checked (bad ones: usage errors)."""
+    from daguerre.pipelines.restore import RestoreOptions, RestoreOptionsError, load_restorer
 
-    try:
-        model_dir(model)
-    except CheckpointNotFoundError as err:
-        raise typer.BadParameter(str(err), param_hint="'--model'") from None
-
-
-def _check_experts(model: str, kind: str, device: str, fusion: str = "auto") -> None:
-    """The experts and router ``model`` names must exist (usage error otherwise)."""
-    from daguerre.errors import DaguerreError
-    from daguerre.infer.device import resolve_device
-    from daguerre.pipelines.restore import RestoreOptions, check_experts, load_restorer
-
-    options = RestoreOptions(model=model, kind=kind, device=device, fusion=fusion)
     try:  # loaded on the device the run uses, so the models are cached for it
-        check_experts(options, load_restorer(model, str(resolve_device(device))))
-    except DaguerreError as err:
-        raise typer.BadParameter(str(err), param_hint="'--kind'") from None
-
-
-def _check_grade(grade: str) -> None:
-    """A named grade model must exist and be a grade ("auto"/"off" are checked at run time)."""
-    from daguerre.errors import DaguerreError
-    from daguerre.pipelines.restore import load_grade
-
-    if grade in ("auto", "off"):
-        return
-    try:
-        load_grade(grade)
-    except DaguerreError as err:
-        raise typer.BadParameter(str(err), param_hint="'--grade'") from None
+        options = RestoreOptions(
+            model=model, tile=tile, device=device, grade=grade, photo_type=photo_type,
+            ensemble=ensemble, fusion=fusion,
+        )  # fmt: skip
+        load_restorer(options)
+    except RestoreOptionsError as err:
+        raise restore_usage_error(err) from None
+    return options
 
 
 def _fd_settings(enabled: bool) -> tuple[FDSettings | None, str]:
@@ -243,18 +228,11 @@ def _brief(scores: Any) -> str:
     )
 
 
-def _restorers(
-    model: str, tile: int, device: str, grade: str, kind: str = "auto", ensemble: int = 1,
-    fusion: str = "auto",
-) -> dict[str, Restorer]:  # fmt: skip
+def _methods(options: RestoreOptions) -> dict[str, RestoreMethod]:
+    """The two classical baselines and the model under test, by method name."""
     from daguerre.pipelines.baseline import autolevels_median, classical_restore
-    from daguerre.pipelines.restore import RestoreOptions, restore_tensor
+    from daguerre.pipelines.restore import restore_tensor
 
-    try:
-        options = RestoreOptions(model=model, tile=tile, device=device, grade=grade, kind=kind,
-                                 ensemble=ensemble, fusion=fusion)  # fmt: skip
-    except ValueError as err:
-        raise typer.BadParameter(str(err), param_hint="'--ensemble'") from None
     return {
         "baseline": classical_restore,  # NLM + unsharp mask
         "autolevels_median": autolevels_median,
@@ -385,11 +363,12 @@ def restore(
     fd: FdOpt = False,
     tile: TileOpt = 512,
     grade: GradeOpt = "auto",
-    kind: KindOpt = Kind.auto,
+    photo_type: PhotoTypeOpt = PhotoType.auto,
     fusion: FusionOpt = Fusion.auto,
     ensemble: EnsembleOpt = 1,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
+    kind: KindAliasOpt = None,
 ) -> None:
     """Score the restoration model against the input and two classical baselines.
 
@@ -406,10 +385,9 @@ def restore(
     from daguerre.metrics.evaluate import damage_for, evaluate_paired, evaluate_real
 
     mode, folder = _mode(clean, real, preset, fd, max_side)
-    _check_model(model)
-    _check_grade(grade)
-    _check_experts(model, kind.value, device, fusion.value)
-    restorers = _restorers(model, tile, device, grade, kind.value, ensemble, fusion.value)
+    chosen = photo_type_of(photo_type, kind).value
+    options = _restore_options(model, tile, device, grade, chosen, ensemble, fusion.value)
+    methods = _methods(options)
     if mode == "paired":
         try:
             damage_for(str(preset))
@@ -429,13 +407,13 @@ def restore(
             table = evaluate_paired(
                 run.images(paths),
                 str(preset),
-                restorers,
+                methods,
                 seed,
                 fd=fd_settings,
                 on_image=run.on_image,
             )
         else:
-            table = evaluate_real(run.images(paths), restorers, on_image=run.on_image)
+            table = evaluate_real(run.images(paths), methods, on_image=run.on_image)
     except KeyboardInterrupt:
         print("interrupted: no report written", file=sys.stderr)
         raise typer.Exit(130) from None
@@ -447,7 +425,7 @@ def restore(
         "max_side": max_side,
         "folder": str(folder),
     }
-    run_settings = {"limit": limit, "tile": tile, "grade": grade, "kind": kind.value,
+    run_settings = {"limit": limit, "tile": tile, "grade": grade, "photo_type": chosen,
                     "ensemble": ensemble, "fusion": fusion.value}  # fmt: skip
     table = dataclasses.replace(
         table,

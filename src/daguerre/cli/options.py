@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from daguerre.pipelines.restore_options import RestoreOptionsError
 
 # --- batch input / output -------------------------------------------------------------------
 
@@ -147,23 +150,35 @@ MonochromeOpt = Annotated[
 ]
 
 
-class Kind(enum.StrEnum):
-    """Which restoration expert restores a photo."""
+class PhotoType(enum.StrEnum):
+    """What kind of photo this is, so which restoration expert restores it."""
 
     auto = "auto"  # the router decides per photo
-    print = "print"  # the old-print expert (the model itself)
-    digital = "digital"  # the digital-damage expert the model names
+    print = "print"  # an old print: the old-print expert (the model itself)
+    digital = "digital"  # a digital photo: the digital-damage expert the model names
 
 
-KindOpt = Annotated[
-    Kind,
+PhotoTypeOpt = Annotated[
+    PhotoType,
     typer.Option(
-        "--kind",
+        "--photo-type",
         help="auto: a router decides per photo whether it is an old print (faded, toned, "
         "grainy) or a digital photo with digital damage (noise, blur, JPEG) and picks that "
         "expert; print / digital: force one.",
     ),
 ]
+KindAliasOpt = Annotated[
+    PhotoType | None,
+    typer.Option("--kind", hidden=True, help="Deprecated name of --photo-type."),
+]
+
+
+def photo_type_of(photo_type: PhotoType, kind: PhotoType | None) -> PhotoType:
+    """``--photo-type``, or the deprecated ``--kind`` when given (with a note on stderr)."""
+    if kind is None:
+        return photo_type
+    typer.echo("note: --kind is deprecated; use --photo-type", err=True)
+    return kind
 
 
 class Fusion(enum.StrEnum):
@@ -198,3 +213,19 @@ OverlapOpt = Annotated[
     int,
     typer.Option("--overlap", min=0, help="Pixels shared by neighbouring tiles (blended)."),
 ]
+
+
+# --- restore option errors -------------------------------------------------------------------
+
+
+def restore_usage_error(err: RestoreOptionsError) -> typer.BadParameter:
+    """A :class:`~daguerre.pipelines.restore.RestoreOptionsError` as a usage error (exit 2).
+
+    ``err.option`` (a ``RestoreOptions`` field) becomes the flag: ``photo_type`` ->
+    ``--photo-type``; tiling problems name ``--tile``/``--overlap``.
+    """
+    if err.option == "tile":
+        hint = "'--tile'/'--overlap'"
+    else:
+        hint = f"'--{err.option.replace('_', '-')}'"
+    return typer.BadParameter(err.reason, param_hint=hint)

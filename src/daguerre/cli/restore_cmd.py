@@ -18,13 +18,14 @@ from daguerre.cli.options import (
     FusionOpt,
     GradeOpt,
     InputsArg,
-    Kind,
-    KindOpt,
+    KindAliasOpt,
     Monochrome,
     MonochromeOpt,
     OutDirOpt,
     OutputFormat,
     OverlapOpt,
+    PhotoType,
+    PhotoTypeOpt,
     Precision,
     PrecisionOpt,
     QualityOpt,
@@ -32,6 +33,8 @@ from daguerre.cli.options import (
     RecursiveOpt,
     SkipExistingOpt,
     TileOpt,
+    photo_type_of,
+    restore_usage_error,
 )
 
 if TYPE_CHECKING:
@@ -89,7 +92,7 @@ def restore(
     scratch_threshold: ScratchThresholdOpt = None,
     grade: GradeOpt = "auto",
     monochrome: MonochromeOpt = Monochrome.auto,
-    kind: KindOpt = Kind.auto,
+    photo_type: PhotoTypeOpt = PhotoType.auto,
     fusion: FusionOpt = Fusion.auto,
     ensemble: EnsembleOpt = 1,
     recursive: RecursiveOpt = False,
@@ -97,6 +100,7 @@ def restore(
     quality: QualityOpt = 95,
     skip_existing: SkipExistingOpt = False,
     quiet: QuietOpt = False,
+    kind: KindAliasOpt = None,
 ) -> None:
     """Restore old photos: fading, colour casts, blur, grain, JPEG damage, light defects.
 
@@ -107,43 +111,22 @@ def restore(
     Exit codes: 0 all done, 1 some files failed, 2 usage error, 130 interrupted.
     """
     from daguerre.cli.batch import exit_with, run_batch, shard_from_env
-    from daguerre.errors import DaguerreError
-    from daguerre.infer.device import resolve_device, set_threads
-    from daguerre.pipelines.restore import (
-        RestoreOptions,
-        check_experts,
-        grade_name,
-        load_grade,
-        load_restorer,
-    )  # fmt: skip
+    from daguerre.infer.device import set_threads
+    from daguerre.pipelines.restore import RestoreOptions, RestoreOptionsError, load_restorer
 
     if threads:
         set_threads(threads)
-    try:
+    try:  # check and load every model up front: a bad option is a usage error, not a failed file
         options = RestoreOptions(
             strength=strength, model=model, tile=tile, overlap=overlap,
             device=device, precision=precision.value, scratches=scratches,
             scratch_model=scratch_model, scratch_threshold=scratch_threshold, grade=grade,
-            monochrome=monochrome.value, kind=kind.value, ensemble=ensemble, fusion=fusion.value,
+            monochrome=monochrome.value, photo_type=photo_type_of(photo_type, kind).value,
+            ensemble=ensemble, fusion=fusion.value,
         )  # fmt: skip
-    except (DaguerreError, ValueError) as err:
-        hint = "'--ensemble'" if "ensemble" in str(err) else "'--tile'/'--overlap'"
-        raise typer.BadParameter(str(err), param_hint=hint) from None
-    try:  # load once up front: a missing model is a usage error, not a per-file failure
-        loaded = load_restorer(model, str(resolve_device(device)))
-    except DaguerreError as err:
-        raise typer.BadParameter(str(err), param_hint="'--model'") from None
-    try:  # the grade too: a missing or wrong grade model is a usage error
-        grade_model = grade_name(options, loaded)
-        if grade_model is not None:
-            load_grade(grade_model)
-    except DaguerreError as err:
-        raise typer.BadParameter(str(err), param_hint="'--grade'") from None
-    try:  # the experts and router the model names: missing ones are usage errors
-        check_experts(options, loaded)
-    except DaguerreError as err:
-        raise typer.BadParameter(str(err), param_hint="'--kind'") from None
-    _check_scratches(options, mask_channel=loaded.mask_channel)
+        load_restorer(options)
+    except RestoreOptionsError as err:
+        raise restore_usage_error(err) from None
     report = run_batch(
         inputs,
         out_dir,
@@ -157,39 +140,6 @@ def restore(
         label="restore",
     )
     exit_with(report)
-
-
-def _check_scratches(options: RestoreOptions, *, mask_channel: bool) -> None:
-    """Refuse an unusable ``--scratches`` before any file is read (usage errors, exit 2)."""
-    from pathlib import Path
-
-    from daguerre.errors import DaguerreError
-    from daguerre.infer.device import resolve_device
-    from daguerre.pipelines.scratches import load_detector
-
-    if options.scratch_threshold is not None and options.scratches != "auto":
-        raise typer.BadParameter(
-            "sets the detector's threshold, so it needs --scratches auto",
-            param_hint="'--scratch-threshold'",
-        )
-    if options.scratches == "off":
-        return
-    if not mask_channel:
-        raise typer.BadParameter(
-            f"model '{options.model}' has no mask input, so it cannot inpaint a defect mask; "
-            "use --scratches off or a model trained with a mask channel",
-            param_hint="'--scratches'",
-        )
-    if options.scratches == "auto":
-        try:
-            load_detector(options.scratch_model, str(resolve_device(options.device)))
-        except DaguerreError as err:
-            raise typer.BadParameter(str(err), param_hint="'--scratch-model'") from None
-    elif not Path(options.scratches).exists():
-        raise typer.BadParameter(
-            f"'{options.scratches}' is not off, auto, a mask file or a folder of masks",
-            param_hint="'--scratches'",
-        )
 
 
 def _make_process(options: RestoreOptions) -> Process:

@@ -2,7 +2,9 @@
 
 Every op samples its parameters from an explicit ``torch.Generator`` and applies them
 deterministically (see :mod:`daguerre.degrade.base`). Composites live in
-:mod:`daguerre.degrade.chain`, named recipes in :mod:`daguerre.degrade.presets`.
+:mod:`daguerre.degrade.chain`, named recipes in :mod:`daguerre.degrade.presets`: the user
+presets (``PRESETS``, ``preset_names()``) and the training mixes (``TRAINING_MIXES``), both
+built by name with ``build_preset``.
 
 Example:
     >>> import torch
@@ -39,6 +41,7 @@ __all__ = [
     "PRESET_DESCRIPTIONS",
     "Sequential",
     "Shuffle",
+    "TRAINING_MIXES",
     "apply_to_target",
     "build_preset",
     "describe",
@@ -47,7 +50,7 @@ __all__ = [
     "run",
 ]
 
-_PRESET_NAMES = ("PRESETS", "PRESET_DESCRIPTIONS", "build_preset", "preset_names")
+_PRESET_NAMES = ("PRESETS", "PRESET_DESCRIPTIONS", "TRAINING_MIXES", "build_preset", "preset_names")
 
 
 def __getattr__(name: str) -> Any:

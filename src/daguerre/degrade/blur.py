@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from daguerre.degrade.base import Degradation, check_image, randint, uniform
+from daguerre.nn.kernels import gaussian_kernel1d
 from daguerre.types import Tensor
 
 __all__ = [
@@ -130,25 +131,6 @@ def filter_separable(img: Tensor, kernel: Tensor) -> Tensor:
     return out
 
 
-def gaussian_kernel1d(size: Tensor, sigma: Tensor) -> Tensor:
-    """Normalised 1-D Gaussian kernels, zero outside each image's window.
-
-    Args:
-        size: ``(B,)`` int64 odd kernel sizes; size 1 (or sigma 0) is the identity.
-        sigma: ``(B,)`` float32 standard deviations in pixels.
-
-    Returns:
-        ``(B,k)`` float32 with ``k = max(size)``; each row sums to 1.
-    """
-    radius = int(size.max()) // 2
-    ax = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    sig = sigma.float().clamp_min(1e-6)[:, None]
-    kernel = torch.exp(-0.5 * (ax[None] / sig) ** 2)
-    inside = ax[None].abs() <= (size[:, None] // 2)
-    kernel = torch.where(inside, kernel, torch.zeros(()))
-    return kernel / kernel.sum(dim=1, keepdim=True)
-
-
 # --- BOPBTL Gaussian blur -----------------------------------------------------------------
 
 
@@ -197,7 +179,8 @@ class GaussianBlur(Degradation[GaussianBlurParams]):
         size = torch.where(params.sigma > 0, params.size, torch.ones_like(params.size))
         if int(size.max()) == 1:
             return img.clone()
-        kernel = gaussian_kernel1d(size, params.sigma).to(img.device)
+        radius = int(size.max()) // 2  # taps zero beyond each image's own size // 2
+        kernel = gaussian_kernel1d(params.sigma.float(), radius, size=size).to(img.device)
         return filter_separable(img, kernel).clamp(0.0, 1.0)
 
 

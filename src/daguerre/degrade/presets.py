@@ -1,8 +1,12 @@
-"""Named degradation presets: the published recipes and our old-photo ageing chains.
+"""Named degradation presets: what a user ages a photo with, and the mixes models train on.
 
-``PRESETS`` is an explicit name -> factory dict (no registration side effects). Each factory
-returns a fresh composite :class:`~daguerre.degrade.base.Degradation`; run it with
-:func:`daguerre.degrade.chain.run`.
+``PRESETS`` holds the user presets that ``daguerre presets``, ``daguerre degrade --preset``
+and the web page's Age menu offer, each with a line in ``PRESET_DESCRIPTIONS``.
+``TRAINING_MIXES`` holds the mixtures the shipped models were trained on; they are not
+offered to users, but :func:`build_preset` resolves them by name for training configs
+(``data.preset``) and ``daguerre eval restore --preset``. Both are explicit name -> factory
+dicts (no registration side effects); each factory returns a fresh composite
+:class:`~daguerre.degrade.base.Degradation`; run it with :func:`daguerre.degrade.chain.run`.
 
 The old-photo presets follow the physical order of FIELD.md section 3.5: optics -> film ->
 print -> ageing -> physical damage -> scan. Scan-time blur, noise and JPEG come last.
@@ -43,7 +47,7 @@ from daguerre.degrade.tone import DyeFade, Fade, Sepia, Yellowing
 from daguerre.degrade.vignette import Vignette
 from daguerre.errors import UnknownNameError
 
-__all__ = ["PRESETS", "PRESET_DESCRIPTIONS", "build_preset", "preset_names"]
+__all__ = ["PRESETS", "PRESET_DESCRIPTIONS", "TRAINING_MIXES", "build_preset", "preset_names"]
 
 Op = Degradation[Any]
 
@@ -168,7 +172,7 @@ def scratches_only(bright: float = 0.8) -> Op:
     return Sequential([Scratches(bright=bright), Maybe(Dust(), 0.7), Maybe(Creases(), 0.2)])
 
 
-def defects(craquelure: float = 0.0, flaking: float = 0.0, net: Craquelure | None = None) -> Op:
+def defects(craquelure: float = 0.0, flaking: float = 0.0) -> Op:
     """Detector training: an aged print with defects on nearly every image (~98 %), scanned.
 
     The look comes from :func:`aged` so the detector learns defects on old-looking photos,
@@ -177,10 +181,9 @@ def defects(craquelure: float = 0.0, flaking: float = 0.0, net: Craquelure | Non
 
     ``craquelure``: probability of a cracked-emulsion net (:class:`Craquelure`) before the
     scan; ``flaking``: probability of chips of lost emulsion (:class:`Flaking`) after it. At 0
-    an op is left out, so the preset draws exactly the random stream it always did. ``net``:
-    the crack-net op to use (default ``Craquelure()``).
+    an op is left out, so the preset draws exactly the random stream it always did.
     """
-    nets = [Maybe(net or Craquelure(), craquelure)] if craquelure > 0 else []
+    nets = [Maybe(Craquelure(), craquelure)] if craquelure > 0 else []
     nets += [Maybe(Flaking(), flaking)] if flaking > 0 else []
     return Sequential(
         [
@@ -214,104 +217,7 @@ def detector_mix() -> Op:
     (precision 0.28 on ``scratches-only``); the clean-photo half shows it sharp, unaged
     content next to the same kinds of scratches, dust and creases.
     """
-    return _aged_or_clean(aged=0.6, bright=0.8)
-
-
-def _aged_or_clean(
-    *,
-    aged: float,
-    bright: float,
-    craquelure: float = 0.0,
-    flaking: float = 0.0,
-    net: Craquelure | None = None,
-) -> Op:
-    """Aged prints (``defects(craquelure, flaking, net)``) with probability ``aged``, else clean."""
-    prints = defects(craquelure=craquelure, flaking=flaking, net=net)
-    return OneOf([prints, scratches_only(bright=bright)], probs=(aged, 1.0 - aged))
-
-
-def detector_mix2() -> Op:
-    """``detector-mix`` with thick scratch bands oversampled (a probe, not the shipped mix).
-
-    Defects 50 %, scratches-only 35 %, thick scratches (width multiplier 1.5-3) with dust
-    sometimes 15 %. Thick translucent bands (wider than about 6 px) are the largest block of
-    pixels the shipped detector misses on ``scratches-only`` (15.3k of 37.7k missed pixels on
-    40 val photos), at every input scale; this mix shows more of them. It did not help
-    (``configs/train/scratch-thick.yaml``).
-    """
-    thick = Sequential([Scratches(count=(1, 6), width=(1.5, 3.0)), Maybe(Dust(), 0.5)])
-    return OneOf([defects(), scratches_only(), thick], probs=(0.5, 0.35, 0.15))
-
-
-def detector_mix3() -> Op:
-    """``detector-mix`` weighted towards clean photos: defects 30 %, scratches-only 70 % (a probe).
-
-    The held-out detection score is taken on ``scratches-only`` damage of clean photos; this
-    mix asks how much of the gap to it is the 60 % of aged prints in ``detector-mix``
-    (``configs/train/scratch-clean70.yaml``).
-    """
-    return _aged_or_clean(aged=0.3, bright=0.8)
-
-
-def detector_mix4() -> Op:
-    """``detector-mix3`` with as many dark scratches as light ones on the clean photos.
-
-    Defects on aged prints 30 % (light scratches 80 %, as drawn), ``scratches-only`` with
-    ``bright=0.5`` on clean photos 70 %. Why: the shipped detector finds light scratches on
-    clean photos at recall 0.77 and dark ones at 0.14 (20 train photos, ``Scratches`` alone);
-    dark damage is about 10 % of the labelled pixels of ``scratches-only``, and the dark
-    components hold a quarter of the pixels it misses on held-out photos.
-    """
-    return _aged_or_clean(aged=0.3, bright=0.5)
-
-
-def detector_mix5() -> Op:
-    """``detector-mix`` (defects 60 %) with half the clean photos' scratches dark (a probe).
-
-    ``detector-mix4`` found more dark scratches but, with aged prints cut to 30 %, less of the
-    real scans' crack webs; this keeps the aged half at 60 % (``configs/train/scratch-dark2.yaml``).
-    """
-    return _aged_or_clean(aged=0.6, bright=0.5)
-
-
-def detector_mix6() -> Op:
-    """``detector-mix`` with a cracked-emulsion net on 40 % of the aged prints.
-
-    The real scans' dense crack nets (``bopb__old_w_scratch__d``: closed polygonal cells of
-    bright hairlines) reach detector probabilities of only 0.3-0.8, under the inpainting
-    threshold, because ``Cracks`` draws open branching webs; :class:`Craquelure` draws the
-    closed net. Aged prints 60 %, clean photos with ``scratches-only`` 40 %, as before.
-    """
-    return _aged_or_clean(aged=0.6, bright=0.8, craquelure=0.4)
-
-
-def detector_mix7() -> Op:
-    """``detector-mix6`` with more crack nets (60 %) and flaked emulsion on half the aged prints.
-
-    The real scan ``bopb__old_w_scratch__d`` has, besides its crack net, patches where the
-    emulsion flaked off along the cracks and the border (paper colour, ragged); the shipped
-    detector gives them about 0. ``detector-mix6`` (nets on 40 %) moved the detector too little
-    in 4200 steps (``configs/train/scratch-craq.yaml``). Aged prints 60 %, clean photos 40 %.
-    """
-    return _aged_or_clean(aged=0.6, bright=0.8, craquelure=0.6, flaking=0.5)
-
-
-def detector_mix8() -> Op:
-    """``detector-mix`` with split-emulsion nets on half the aged prints, flakes on 30 % (a probe).
-
-    In the real scan ``bopb__old_w_scratch__d`` the emulsion split into small islands: the
-    gaps are 1-8 px of cream card, often darker and yellower than the print's whites, and each
-    island's lifted edge is a dark line. ``Craquelure``'s defaults draw thinner, larger-celled
-    nets in white or the print's whites; the shipped detector leaves d's gaps at about 0.
-    Here the net has smaller cells (3-20 % of the short side), wider gaps (0.6-2.5 px mean),
-    cream paper on 60 % and dark rims on 50 % of the light nets. Aged prints 60 %, clean
-    photos 40 %, as in ``detector-mix``. It did not help (``configs/train/scratch-emulsion.yaml``:
-    lower F1, and white cloth on toned prints marked as damage).
-    """
-    net = Craquelure(
-        cell=(0.03, 0.2), keep=(0.5, 0.95), width=(0.6, 2.5), bright=0.9, cream=0.6, rim=0.5
-    )
-    return _aged_or_clean(aged=0.6, bright=0.8, craquelure=0.5, flaking=0.3, net=net)
+    return OneOf([defects(), scratches_only(bright=0.8)], probs=(0.6, 0.4))
 
 
 def colorfade() -> Op:
@@ -329,7 +235,7 @@ def colorfade() -> Op:
 
 
 def restore_mix() -> Op:
-    """The training mixture of the shipped restoration model: every recipe it must undo."""
+    """The first restoration model's training mixture: every recipe it must undo."""
     return OneOf(
         [unstructured(), aged(), heavy(), realesrgan(), colorfade()],
         probs=(0.45, 0.4, 0.05, 0.05, 0.05),
@@ -371,72 +277,66 @@ def restore_digital() -> Op:
 # --- registry -----------------------------------------------------------------------------
 
 PRESETS: dict[str, Callable[[], Op]] = {
-    "unstructured": unstructured,
-    "realesrgan": realesrgan,
     "aged": aged,
     "heavy": heavy,
-    "scratches-only": scratches_only,
     "colorfade": colorfade,
+    "scratches-only": scratches_only,
+    "unstructured": unstructured,
+    "realesrgan": realesrgan,
+}
+"""User preset name -> factory of a fresh degradation (what ``daguerre presets`` lists)."""
+
+PRESET_DESCRIPTIONS: dict[str, str] = {
+    "aged": "an old print: faded, sepia or black-and-white, grainy, a few scratches and dust",
+    "heavy": "a badly kept print: strongly faded and stained, scratched, cracked and torn",
+    "colorfade": "a 1960s-80s colour print whose dyes faded to a pink-red cast",
+    "scratches-only": "scratches, dust and creases on an otherwise untouched photo",
+    "unstructured": "digital damage: blur, noise, downsizing and JPEG (Bringing-Old-Photos)",
+    "realesrgan": "web and camera damage twice over: blur, resizing, noise, JPEG (Real-ESRGAN)",
+}
+"""One line per user preset, in a user's words, for ``--help`` texts and menus."""
+
+TRAINING_MIXES: dict[str, Callable[[], Op]] = {
     "restore-mix": restore_mix,
     "restore-mix2": restore_mix2,
     "restore-digital": restore_digital,
     "defects": defects,
     "detector-mix": detector_mix,
-    "detector-mix2": detector_mix2,
-    "detector-mix3": detector_mix3,
-    "detector-mix4": detector_mix4,
-    "detector-mix5": detector_mix5,
-    "detector-mix6": detector_mix6,
-    "detector-mix7": detector_mix7,
-    "detector-mix8": detector_mix8,
 }
-"""Preset name -> factory of a fresh degradation."""
+"""Training mixture name -> factory; resolved by :func:`build_preset`, never listed to users.
 
-PRESET_DESCRIPTIONS: dict[str, str] = {
-    "unstructured": "BOPBTL v2: blur, noise, down-up, JPEG shuffled (each p 0.7), gray p 0.1",
-    "realesrgan": "Real-ESRGAN second-order blur/resize/noise/JPEG, same-size variant",
-    "aged": "old print: gray/sepia, grain, yellowing, fading, light defects, scan",
-    "heavy": "badly kept print: strong fading, stains, scratches, cracks, tears + unstructured",
-    "scratches-only": "scratches on every image, dust and creases sometimes (detector labels)",
-    "colorfade": "faded colour print: dye loss with a red-pink cast, mild grain",
-    "restore-mix": "training mix: unstructured 45%, aged 40%, heavy/realesrgan/colorfade 5% each",
-    "restore-mix2": "restore-mix 85% + undamaged photos 8% + scratched clean photos 7%",
-    "restore-digital": "digital expert: unstructured 75%, realesrgan 10%, scratched 7%, clean 8%",
-    "defects": "aged print with scratches, dust, creases, cracks, tears, stains (detector labels)",
-    "detector-mix": "detector training mix: defects 60%, scratches-only 40%",
-    "detector-mix2": "detector-mix with thick scratch bands: defects 50%, scratches 35%, thick 15%",
-    "detector-mix3": "detector-mix weighted to clean photos: defects 30%, scratches-only 70%",
-    "detector-mix4": "detector-mix3 with half the clean photos' scratches dark",
-    "detector-mix5": "detector-mix with half the clean photos' scratches dark",
-    "detector-mix6": "detector-mix with a cracked-emulsion net on 40% of the aged prints",
-    "detector-mix7": "detector-mix with crack nets on 60%, flaked emulsion on 50% of aged prints",
-    "detector-mix8": "detector-mix, split-emulsion nets (cream, dark rims) on 50%, flakes 30%",
-}
-"""One line per preset, for ``--help`` texts and logs."""
+``restore-mix2`` trained the shipped print expert (``restore``), ``restore-digital`` the
+digital expert and ``detector-mix`` the scratch detector; ``restore-mix`` trained the print
+expert's first two stages (and is the colour grade's default), ``defects`` the first detector
+(it is the aged-print half of ``detector-mix``).
+"""
 
 
-def preset_names() -> list[str]:
-    """The preset names, in registry order.
+def preset_names(*, training: bool = False) -> list[str]:
+    """The user preset names, in registry order; with ``training`` the training mixes after them.
 
     Example:
         >>> preset_names()[:2]
-        ['unstructured', 'realesrgan']
+        ['aged', 'heavy']
+        >>> preset_names(training=True)[-1]
+        'detector-mix'
     """
-    return list(PRESETS)
+    return [*PRESETS, *TRAINING_MIXES] if training else list(PRESETS)
 
 
 def build_preset(name: str) -> Op:
     """Build the preset ``name``.
 
     Args:
-        name: a key of ``PRESETS``.
+        name: a key of ``PRESETS`` or of ``TRAINING_MIXES``.
 
     Returns:
         A fresh degradation (composite).
 
     Raises:
-        UnknownNameError: ``name`` is not a preset; the message lists the valid names.
+        UnknownNameError: ``name`` is neither; the message lists both kinds of name.
     """
-    if name not in PRESETS:
-        raise UnknownNameError("preset", name, list(PRESETS))
-    return PRESETS[name]()
+    factory = PRESETS.get(name) or TRAINING_MIXES.get(name)
+    if factory is None:
+        raise UnknownNameError("preset", name, preset_names(training=True))
+    return factory()

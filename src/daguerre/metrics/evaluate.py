@@ -12,7 +12,8 @@
 Both return an :class:`EvalTable` (frozen; ``to_json``, ``to_csv``, ``summary``; defined in
 :mod:`daguerre.metrics.report` and re-exported here). A restorer is any callable
 ``(3,H,W) float32 [0,1] -> (3,H,W) float32 [0,1]``, e.g. the classical baseline or a GAN
-pipeline, so this module stays a leaf: it never imports the pipelines.
+pipeline (a :data:`RestoreMethod`), so this module stays a leaf: it never imports the
+pipelines.
 
 Per-image seeds: ``image_seed(seed, name)`` hashes ``(seed, name)`` exactly like
 ``daguerre degrade`` does with ``(--seed, output stem)``, so for an image that was not
@@ -45,7 +46,8 @@ if TYPE_CHECKING:
     from daguerre.nn.mobilenet import MobileNetV2Features
 
 
-Restorer = Callable[[Tensor], Tensor]
+RestoreMethod = Callable[[Tensor], Tensor]
+"""A method under test: ``(3,H,W)`` float32 [0,1] -> the same, e.g. a baseline or a pipeline."""
 Damage = Callable[[Tensor, int], tuple[Tensor, Tensor]]  # (clean, seed) -> (degraded, target)
 GROUND_TRUTH = "ground truth"  # key of the target in ImageEvent.images (paired only)
 PSNR_CAP = 100.0  # dB; identical images would give inf, which JSON and means cannot hold
@@ -160,12 +162,12 @@ def damage_for(preset: str | Degradation[Any]) -> Damage:
         return _preset_damage(preset)
     if preset in EXAMS:
         return _exam_damage(preset)
-    if preset not in preset_names():
+    if preset not in preset_names(training=True):  # training mixes resolve, unlisted
         raise UnknownNameError("preset", preset, [*preset_names(), *EXAMS])
     return _preset_damage(build_preset(preset))
 
 
-def _restore_all(degraded: Tensor, restorers: Mapping[str, Restorer]) -> dict[str, Tensor]:
+def _restore_all(degraded: Tensor, restorers: Mapping[str, RestoreMethod]) -> dict[str, Tensor]:
     """``{"input": degraded, name: restorer(degraded), ...}``; checks each output's shape."""
     outputs = {INPUT: degraded}
     for method, restorer in restorers.items():
@@ -179,7 +181,9 @@ def _restore_all(degraded: Tensor, restorers: Mapping[str, Restorer]) -> dict[st
     return outputs
 
 
-def _check_methods(restorers: Mapping[str, Restorer], reserved: tuple[str, ...]) -> tuple[str, ...]:
+def _check_methods(
+    restorers: Mapping[str, RestoreMethod], reserved: tuple[str, ...]
+) -> tuple[str, ...]:
     clash = [name for name in restorers if name in reserved]
     if clash:
         raise ValueError(f"restorer names {clash} are reserved ({', '.join(reserved)})")
@@ -258,7 +262,7 @@ def _fd_note(acc: _PatchFeatures) -> tuple[str, ...]:
 
 
 def _paired_one(
-    name: str, clean: Tensor, damage: Damage, restorers: Mapping[str, Restorer], seed: int
+    name: str, clean: Tensor, damage: Damage, restorers: Mapping[str, RestoreMethod], seed: int
 ) -> tuple[EvalRow, dict[str, Tensor]]:
     """Degrade, restore and score one clean image; returns its row and all its versions."""
     if clean.ndim != 3 or clean.shape[0] != 3:
@@ -281,7 +285,7 @@ def _paired_one(
 def evaluate_paired(
     clean_images: Iterable[tuple[str, Tensor]],
     preset: str | Degradation[Any],
-    restorers: Mapping[str, Restorer],
+    restorers: Mapping[str, RestoreMethod],
     seed: int = 0,
     *,
     fd: FDSettings | None = None,
@@ -373,7 +377,7 @@ def _notify(on_image: OnImage | None, event: ImageEvent) -> None:
 
 
 def _real_one(
-    name: str, img: Tensor, restorers: Mapping[str, Restorer]
+    name: str, img: Tensor, restorers: Mapping[str, RestoreMethod]
 ) -> tuple[EvalRow | None, dict[str, Tensor], str]:
     """Score one real photo: (row, versions, "") or (None, {}, reason to skip)."""
     if img.ndim != 3 or img.shape[0] != 3:
@@ -394,7 +398,7 @@ def _real_one(
 
 def evaluate_real(
     images: Iterable[tuple[str, Tensor]],
-    restorers: Mapping[str, Restorer],
+    restorers: Mapping[str, RestoreMethod],
     *,
     on_image: OnImage | None = None,
 ) -> EvalTable:
@@ -451,7 +455,7 @@ __all__ = [
     "EvalTable",
     "Damage",
     "ImageEvent",
-    "Restorer",
+    "RestoreMethod",
     "damage_for",
     "evaluate_paired",
     "evaluate_real",

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from daguerre.nn.kernels import gaussian_kernel1d
+
 SSIM_SIGMA = 1.5  # Wang et al. 2004, https://ece.uwaterloo.ca/~z70wang/publications/ssim.pdf
 SSIM_RADIUS = 5  # 11x11 window: skimage's int(truncate * sigma + 0.5) with truncate = 3.5
 SSIM_K1, SSIM_K2 = 0.01, 0.03
@@ -99,11 +101,13 @@ def psnr(
 # ---------------------------------------------------------------- SSIM
 
 
-def _gaussian_kernel1d(dtype: torch.dtype, device: torch.device) -> Tensor:
-    """Normalised 11-tap Gaussian, sigma 1.5: the window of skimage's ``gaussian_weights=True``."""
-    x = torch.arange(-SSIM_RADIUS, SSIM_RADIUS + 1, dtype=torch.float64)
-    kernel = torch.exp(-0.5 * (x / SSIM_SIGMA) ** 2)
-    return (kernel / kernel.sum()).to(dtype=dtype, device=device)
+def _ssim_window(dtype: torch.dtype, device: torch.device) -> Tensor:
+    """Normalised 11-tap Gaussian, sigma 1.5: the window of skimage's ``gaussian_weights=True``.
+
+    Computed in float64, then cast to ``dtype``.
+    """
+    sigma = torch.tensor([SSIM_SIGMA], dtype=torch.float64)
+    return gaussian_kernel1d(sigma, SSIM_RADIUS)[0].to(dtype=dtype, device=device)
 
 
 def _filter_valid(x: Tensor, kernel: Tensor) -> Tensor:
@@ -145,7 +149,7 @@ def ssim(a: Tensor, b: Tensor, *, crop_border: int = 0, y_channel: bool = False)
         raise ValueError(f"SSIM needs images of at least {window}x{window}, got {tuple(a.shape)}")
     # float64 keeps E[x^2] - E[x]^2 accurate; the images are small next to the model cost.
     x, y = a.double(), b.double()
-    kernel = _gaussian_kernel1d(x.dtype, x.device)
+    kernel = _ssim_window(x.dtype, x.device)
     mu_x, mu_y = _filter_valid(x, kernel), _filter_valid(y, kernel)
     var_x = _filter_valid(x * x, kernel) - mu_x**2
     var_y = _filter_valid(y * y, kernel) - mu_y**2

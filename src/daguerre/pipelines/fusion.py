@@ -17,21 +17,20 @@ The print expert's config names the fusion in ``extra.detail``::
 
     "detail": {"expert": "digital", "scale": 0.5, "sigma": 1.0}
 
-(``expert`` is a key of ``extra.experts``; ``sigma`` is in pixels at the small size).
+(``expert`` is a key of ``extra.experts``; ``sigma`` is in pixels at the small size), parsed
+into a :class:`FusionConfig` by :func:`daguerre.pipelines.manifest.restorer_manifest`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from daguerre.errors import CheckpointMismatchError
+from daguerre.nn.kernels import gaussian_kernel1d
 
 BAND_ROWS = 256  # output rows upsampled and added per step
 
@@ -55,33 +54,6 @@ class FusionConfig:
             raise ValueError(f"fusion scale must be in (0, 1], got {self.scale}")
         if not self.sigma > 0.0:
             raise ValueError(f"fusion sigma must be > 0, got {self.sigma}")
-
-
-def fusion_from_extra(model: str, extra: Mapping[str, Any]) -> FusionConfig | None:
-    """The :class:`FusionConfig` in a model config's ``extra.detail`` (None when absent).
-
-    Raises:
-        CheckpointMismatchError: unknown keys, bad values, or an expert ``extra.experts``
-            does not name.
-    """
-    spec = extra.get("detail")
-    if spec is None:
-        return None
-    allowed = {"expert", "scale", "sigma"}
-    if not isinstance(spec, Mapping) or not set(spec) <= allowed or "expert" not in spec:
-        raise CheckpointMismatchError(
-            f"{model}: extra.detail must be a mapping with 'expert' and optional 'scale', "
-            f"'sigma'; got {spec!r}"
-        )
-    if spec["expert"] not in extra.get("experts", {}):
-        raise CheckpointMismatchError(
-            f"{model}: extra.detail names expert {spec['expert']!r}, which extra.experts lacks"
-        )
-    try:
-        return FusionConfig(str(spec["expert"]), float(spec.get("scale", 0.5)),
-                            float(spec.get("sigma", 1.0)))  # fmt: skip
-    except (TypeError, ValueError) as err:
-        raise CheckpointMismatchError(f"{model}: extra.detail: {err}") from None
 
 
 def small_size(height: int, width: int, scale: float) -> tuple[int, int]:
@@ -118,9 +90,8 @@ def gaussian_blur_signed(x: Tensor, sigma: float) -> Tensor:
     Values of any sign; replicate padding; a new tensor of the same shape and dtype.
     """
     radius = max(1, math.ceil(3.0 * sigma))
-    taps = [math.exp(-0.5 * (offset / sigma) ** 2) for offset in range(-radius, radius + 1)]
-    kernel = [tap / sum(taps) for tap in taps]
-    return _blur_axis(_blur_axis(x, kernel, -2), kernel, -1)
+    taps = gaussian_kernel1d(torch.tensor([sigma], dtype=torch.float64), radius)[0].tolist()
+    return _blur_axis(_blur_axis(x, taps, -2), taps, -1)
 
 
 def _source_rows(rows: Tensor, out_h: int, in_h: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -195,7 +166,6 @@ __all__ = [
     "add_upsampled_",
     "blur_channels_",
     "fuse_in_place",
-    "fusion_from_extra",
     "gaussian_blur_signed",
     "resize_mask",
     "shrink_area",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from daguerre.pipelines.convert import LUMA
+from daguerre.pipelines.convert import LUMA, looks_gray
 
 THUMBNAIL = 64  # side of the square thumbnail the score is computed on
 BINS = 16  # luminance bins
@@ -122,6 +122,53 @@ def retone_in_place(restored: torch.Tensor, original: torch.Tensor, flags: torch
             knots = _tone_knots(_thumbnails(sources[index])[0], _thumbnails(images[index])[0])
             for top in range(0, images.shape[-2], TONE_ROWS):
                 _tone_rows(images[index, :, top : top + TONE_ROWS], knots)
+
+
+def neutral_flags(rgb: torch.Tensor, mode: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image: (must its restoration come out gray, is it then toned back).
+
+    Gray: a gray input (:func:`~daguerre.pipelines.convert.looks_gray`) always; with ``mode``
+    "auto" or "tone" also a monochrome print (:func:`looks_monochrome`); with "gray" every
+    photo. Toned back: with "tone", the monochrome prints that are not gray inputs.
+
+    Args:
+        rgb: ``(3,H,W)`` or ``(B,3,H,W)`` float32 in [0, 1], the photos to restore.
+        mode: :attr:`~daguerre.pipelines.restore.RestoreOptions.monochrome`: "auto",
+            "tone", "gray" or "off".
+
+    Returns:
+        Two bool tensors, ``()`` for 3-D and ``(B,)`` for 4-D input.
+
+    Example:
+        >>> gray, toned = neutral_flags(torch.rand(2, 3, 16, 16), "gray")
+        >>> gray.tolist(), toned.tolist()
+        ([True, True], [False, False])
+    """
+    gray = looks_gray(rgb)
+    if mode == "off":
+        return gray, torch.zeros_like(gray)
+    if mode == "gray":
+        return torch.ones_like(gray), torch.zeros_like(gray)
+    prints = looks_monochrome(rgb)
+    toned = prints & ~gray if mode == "tone" else torch.zeros_like(gray)
+    return gray | prints, toned
+
+
+def gray_in_place(restored: torch.Tensor, gray: torch.Tensor) -> None:
+    """Replace each image flagged in ``gray`` by its luma, with one HxW temporary at a time.
+
+    Args:
+        restored: ``(3,H,W)`` or ``(B,3,H,W)`` float32, modified in place.
+        gray: ``()`` or ``(B,)`` bool, which images to make neutral.
+    """
+    images = restored if restored.ndim == 4 else restored[None]
+    flags = gray.reshape(-1)
+    for index in range(images.shape[0]):
+        if bool(flags[index]):
+            luma = torch.zeros_like(images[index, 0])
+            for channel, weight in enumerate(LUMA):
+                luma.add_(images[index, channel], alpha=weight)
+            images[index].copy_(luma.expand_as(images[index]))
 
 
 def _tone_knots(

@@ -22,13 +22,27 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from daguerre.errors import CheckpointMismatchError, DaguerreError
+from daguerre.errors import DaguerreError
 from daguerre.infer import TileConfig, pad_to_min, resolve_device, resolve_precision, run_tiled
 from daguerre.infer.multiscale import ScaleEnsemble, check_scales, is_identity
 from daguerre.pipelines.convert import LUMA
+from daguerre.pipelines.manifest import detector_manifest
 
 DEFAULT_DETECTOR = "scratch"
 MASK_SPECS = ("off", "auto")  # anything else is a mask file or a folder of masks
+
+
+def tile_config(tile: int, overlap: int) -> TileConfig:
+    """The tiling of a pipeline's ``tile``/``overlap`` options (restorer and detector alike).
+
+    The out-of-memory backoff may halve the tile down to 128 px (or the tile itself, if
+    smaller, but at least 64), always above ``overlap``.
+
+    Raises:
+        ConfigError: a negative tile or overlap, or an overlap not below the tile.
+    """
+    min_tile = min(128, max(tile, 64)) if tile else 128
+    return TileConfig(tile=tile, overlap=overlap, min_tile=max(min_tile, overlap + 1))
 
 
 @dataclass(frozen=True)
@@ -82,10 +96,7 @@ class DetectOptions:
 
     def tiles(self) -> TileConfig:
         """The tiling config these options describe."""
-        min_tile = min(128, max(self.tile, 64)) if self.tile else 128
-        return TileConfig(
-            tile=self.tile, overlap=self.overlap, min_tile=max(min_tile, self.overlap + 1)
-        )
+        return tile_config(self.tile, self.overlap)
 
 
 @dataclass(frozen=True)
@@ -116,8 +127,8 @@ def load_detector(model: str, device: str) -> LoadedDetector:
 
     Raises:
         CheckpointNotFoundError: no such shipped model or folder.
-        CheckpointMismatchError: ``extra.scales`` is not a list of distinct factors in
-            [0.25, 4].
+        ManifestError: its ``extra`` is not a detector manifest (e.g. ``extra.scales`` is
+            not a list of distinct factors in [0.25, 4]).
         DaguerreError: the model is not a scratch detector (e.g. a restoration model).
     """
     from daguerre.weights import load_model
@@ -125,17 +136,11 @@ def load_detector(model: str, device: str) -> LoadedDetector:
     net, config = load_model(model)
     if config.kind != "scratch":
         raise DaguerreError(f"model '{model}' is a {config.kind} model, not a scratch detector")
-    threshold = float(config.extra.get("threshold", 0.5))
-    restore_threshold = float(config.extra.get("restore_threshold", threshold))
-    raw_scales = config.extra.get("scales", [1.0])
-    try:
-        if not isinstance(raw_scales, list):
-            raise ValueError(f"expected a list such as [1.0, 1.5], got {raw_scales!r}")
-        scales = check_scales(raw_scales)
-    except (TypeError, ValueError) as err:
-        raise CheckpointMismatchError(f"detector '{model}': extra.scales: {err}") from None
+    manifest = detector_manifest(model, config.extra)
     net = net.to(torch.device(device)).eval()
-    return LoadedDetector(net, config.pad_multiple, threshold, restore_threshold, scales)
+    return LoadedDetector(
+        net, config.pad_multiple, manifest.threshold, manifest.restore_threshold, manifest.scales
+    )
 
 
 @torch.inference_mode()

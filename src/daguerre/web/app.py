@@ -55,15 +55,16 @@ MONOCHROME_CHOICES = {
     "Gray if it looks black-and-white": "auto",
     "Keep the print's tone": "tone",
     "Black-and-white print (always gray)": "gray",
-    "Network's colours": "off",
 }
-"""Label -> :attr:`RestoreOptions.monochrome` for the Restore tab's print-colour choice."""
-KIND_CHOICES = {
+"""Label -> :attr:`RestoreOptions.monochrome` for the Restore tab's print-colour choice.
+
+The fourth mode, "off" (the network's colours as they come), is an Advanced checkbox."""
+PHOTO_TYPE_CHOICES = {
     "Decide per photo": "auto",
     "Old print (faded, toned, grainy)": "print",
     "Digital photo (noise, blur, JPEG)": "digital",
 }
-"""Label -> :attr:`RestoreOptions.kind` for the Restore tab's photo-type choice."""
+"""Label -> :attr:`RestoreOptions.photo_type` for the Restore tab's Advanced photo-type choice."""
 SCRATCH_CHOICES = {
     "Only what it is sure of": "sure",
     "More (fainter cracks; may gray thin bright details)": "more",
@@ -147,28 +148,31 @@ class Handlers:
         strength: float,
         scratches: bool = False,
         monochrome: str = "auto",
-        kind: str = "auto",
+        photo_type: str = "auto",
         best: bool = False,
         sensitivity: str = "sure",
+        network_colours: bool = False,
         progress: Any = _PROGRESS,
     ) -> Outputs:
         """Restore the uploads with ``strength`` in [0, 1], optionally removing scratches.
 
-        ``monochrome`` says what a monochrome print becomes ("auto": neutral, "tone": its
-        own tone back, "off": the network's colours); ``kind`` which expert restores
-        ("auto": the router decides per photo, "print", "digital"; :class:`RestoreOptions`);
-        ``best`` averages the network over four flips (:attr:`RestoreOptions.ensemble`);
-        ``sensitivity`` is how much the scratch detector marks for inpainting (a key of
-        :data:`SCRATCH_THRESHOLDS`).
+        ``monochrome`` says what a monochrome print becomes ("auto": neutral if it looks
+        black-and-white, "tone": its own tone back, "gray": always neutral, "off": the
+        network's colours); ``network_colours`` (an Advanced box) forces "off". ``photo_type``
+        says which expert restores ("auto": the router decides per photo, "print",
+        "digital"; :class:`RestoreOptions`); ``best`` averages the network over four flips
+        (:attr:`RestoreOptions.ensemble`); ``sensitivity`` is how much the scratch detector
+        marks for inpainting (a key of :data:`SCRATCH_THRESHOLDS`).
         """
         problem = model_problem(self.settings.model)
         if problem is not None:
             return self._message(f"⚠️ {problem}", toast=True)
         if scratches and (why := scratch_problem(self.settings)) is not None:
             return self._message(f"⚠️ scratch removal unavailable: {why}", toast=True)
+        monochrome = "off" if network_colours else monochrome
         try:
             task = restore_task(self.settings, float(strength), bool(scratches), str(monochrome),
-                                str(kind), BEST_ENSEMBLE if best else 1,
+                                str(photo_type), BEST_ENSEMBLE if best else 1,
                                 scratch_threshold(sensitivity))  # fmt: skip
         except ValueError as err:  # strength outside [0, 1] or an unknown mode (API callers)
             return self._message(f"⚠️ {err}", toast=True)
@@ -352,21 +356,34 @@ def _restore_tab(settings: WebSettings) -> tuple[gr.Button, list[Any]]:
             label="Black-and-white prints (sepia, yellowed)",
             elem_id="monochrome",
         )
-        kind = gr.Radio(
-            choices=list(KIND_CHOICES.items()),
+        photo_type, best, network_colours = _advanced_restore_settings()
+        button = gr.Button(
+            "Restore", variant="primary", elem_id="restore-btn", interactive=problem is None
+        )
+    # in the order of Handlers.restore's parameters
+    return button, [strength, scratches, monochrome, photo_type, best, sensitivity, network_colours]
+
+
+def _advanced_restore_settings() -> tuple[gr.Radio, gr.Checkbox, gr.Checkbox]:
+    """Expert choices, folded away: photo type, four-flip average, the network's own colours."""
+    with gr.Accordion("Advanced", open=False, elem_id="advanced"):
+        photo_type = gr.Radio(
+            choices=list(PHOTO_TYPE_CHOICES.items()),
             value="auto",
             label="Photo type (which restoration expert)",
-            elem_id="kind",
+            elem_id="photo-type",
         )
         best = gr.Checkbox(
             value=False,
             label=f"Best quality ({BEST_ENSEMBLE}x slower: averages flipped copies)",
             elem_id="best",
         )
-        button = gr.Button(
-            "Restore", variant="primary", elem_id="restore-btn", interactive=problem is None
+        network_colours = gr.Checkbox(
+            value=False,
+            label="Network's colours (skip the black-and-white print choice above)",
+            elem_id="network-colours",
         )
-    return button, [strength, scratches, monochrome, kind, best, sensitivity]
+    return photo_type, best, network_colours
 
 
 def _age_tab() -> tuple[gr.Button, list[Any]]:
@@ -374,7 +391,7 @@ def _age_tab() -> tuple[gr.Button, list[Any]]:
 
     with gr.Tab("Age", id="age"):
         choices = [(f"{n}: {PRESET_DESCRIPTIONS.get(n, '')}", n) for n in preset_names()]
-        preset = gr.Dropdown(choices=choices, value="aged", label="Preset", elem_id="preset")
+        preset = gr.Dropdown(choices=choices, value="aged", label="Damage", elem_id="preset")
         with gr.Row():
             seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
             strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength")

@@ -1,9 +1,12 @@
-"""Optimisation-based style transfer (Gatys et al. 2016): the reference for our styles.
+"""Optimisation-based style transfer (Gatys et al. 2016): the yardstick for our styles.
 
-The output image's pixels are optimised with Adam, starting from the content photo, to match the
-content photo's deep features and the painting's Gram matrices on the same ImageNet MobileNetV2
-that the style losses and metrics use (there is no VGG offline). It is slow (every step is a
-forward and backward pass) and is run for a fixed budget of steps so comparisons are fair.
+A script-side helper of ``scripts/eval_style.py``, not part of the package: the product ships
+feed-forward styles and AdaIN, and this slow reference is what they are scored against. Its
+tests are in ``tests/pipelines/test_gatys.py``. The output image's pixels are optimised with
+Adam, starting from the content photo, to match the content photo's deep features and the
+painting's Gram matrices on the same ImageNet MobileNetV2 that the style losses and metrics
+use (there is no VGG offline). It is slow (every step is a forward and backward pass) and is
+run for a fixed budget of steps so comparisons are fair.
 
 Example:
     >>> from daguerre.nn.mobilenet import MobileNetV2Features
