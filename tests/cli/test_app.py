@@ -85,3 +85,24 @@ def test_main_turns_a_daguerre_error_into_one_line(
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert err == "error: train.lr: expected a float, got 'fast'\n"
+
+
+@pytest.mark.parametrize(
+    ("kind", "folders"),
+    [
+        ("restore", ["--data", "--val"]),
+        ("scratch", ["--data", "--val"]),
+        ("grade", ["--data", "--val"]),
+        ("kind", ["--data", "--val"]),
+        ("tone", ["--data", "--val"]),
+        ("style", ["--a", "--b"]),
+        ("adain", ["--content", "--style"]),
+    ],
+)
+def test_every_train_kind_keeps_its_options(kind: str, folders: list[str]) -> None:
+    result = runner.invoke(app_module.app, ["train", kind, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    shared = ["--out", "--config", "--set", "--resume", "--device", "--wandb"]
+    assert all(flag in result.output for flag in [*folders, *shared])
+    missing = runner.invoke(app_module.app, ["train", kind, "--out", "x"])  # no folders
+    assert missing.exit_code == 2 and "Traceback" not in missing.output

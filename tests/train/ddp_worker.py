@@ -9,22 +9,25 @@ from pathlib import Path
 
 import torch
 
-from daguerre.train.trainer import RestoreTrainer
+from daguerre.train.restore import RestoreTask
+from daguerre.train.trainer import Trainer
 from tests.train.fakes import FakePairs, tiny_config
 
 
 def main(out: Path) -> None:
     torch.set_num_threads(1)
-    trainer = RestoreTrainer(tiny_config(steps=3), out / "run", device=torch.device("cpu"))
+    cpu = torch.device("cpu")
+    trainer = Trainer(tiny_config(steps=3), out / "run", RestoreTask, device=cpu)
     trainer.fit(FakePairs(), None)
-    flat = torch.cat([p.detach().flatten() for p in trainer.generator.parameters()])
-    disc = torch.cat([p.detach().flatten() for p in trainer.discriminator.parameters()])
+    task = trainer.task
+    flat = torch.cat([p.detach().flatten() for p in task.generator.parameters()])
+    disc = torch.cat([p.detach().flatten() for p in task.discriminator.parameters()])
     rank = os.environ["RANK"]
     record = {
         "g": flat.double().sum().item(),
         "g_abs": flat.abs().double().sum().item(),
         "d": disc.double().sum().item(),
-        "world": trainer.dist.world,
+        "world": trainer.run.dist.world,
     }
     (out / f"rank{rank}.json").write_text(json.dumps(record))
     # both ranks reach this point before either tears gloo down: on a loaded machine a rank that

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from daguerre.train.config import DataConfig, LossConfig, NetConfig, OptimConfig, TrainConfig
+from daguerre.train.restore import RestoreTask
+from daguerre.train.trainer import Trainer
 
 
 class FakePairs(torch.utils.data.Dataset):
@@ -33,3 +37,10 @@ def tiny_config(steps: int = 4, **overrides: object) -> TrainConfig:
         checkpoint_minutes=0.0,
     )
     return cfg
+
+
+def restore_trainer(
+    cfg: TrainConfig, run_dir: Path, *, device: torch.device, resume: bool = False
+) -> Trainer[RestoreTask]:
+    """The one loop with the restoration task."""
+    return Trainer(cfg, run_dir, RestoreTask, device=device, resume=resume)

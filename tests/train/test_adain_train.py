@@ -19,18 +19,24 @@ from daguerre.train.adain import (
     AdaINLossConfig,
     AdaINNetConfig,
     AdaINOptimConfig,
+    AdaINTask,
     AdaINTrainConfig,
-    AdaINTrainer,
     adain_losses,
     make_pairs,
-    train_adain,
 )
 from daguerre.train.checkpoints import checkpoint_dirs
+from daguerre.train.trainer import Trainer, train
 from daguerre.weights.backbone import find_backbone
 from daguerre.weights.checkpoint import load_model
 
 CPU = torch.device("cpu")
 REPO = Path(__file__).resolve().parents[2]
+
+
+def adain_trainer(
+    cfg: AdaINTrainConfig, run_dir: Path, *, device: torch.device, resume: bool = False
+) -> Trainer[AdaINTask]:
+    return Trainer(cfg, run_dir, AdaINTask, device=device, resume=resume)
 
 
 @pytest.fixture(autouse=True)
@@ -85,15 +91,15 @@ def _samples() -> dict[str, torch.Tensor]:
 
 @needs_backbone
 def test_fit_trains_only_the_decoder_and_writes_a_model(tmp_path: Path) -> None:
-    trainer = AdaINTrainer(tiny_config(), tmp_path, device=CPU)
-    encoder = {k: v.clone() for k, v in trainer.net.encoder.state_dict().items()}
-    decoder = [p.detach().clone() for p in trainer.net.decoder.parameters()]
+    trainer = adain_trainer(tiny_config(), tmp_path, device=CPU)
+    encoder = {k: v.clone() for k, v in trainer.task.net.encoder.state_dict().items()}
+    decoder = [p.detach().clone() for p in trainer.task.net.decoder.parameters()]
     trainer.fit(FakePairs(), _samples())
     assert trainer.step == 3 and checkpoint_dirs(tmp_path)[-1].name == "step_0000003"
-    assert all(torch.equal(v, trainer.net.encoder.state_dict()[k]) for k, v in encoder.items())
+    assert all(torch.equal(v, trainer.task.net.encoder.state_dict()[k]) for k, v in encoder.items())
     moved = [
         not torch.equal(a, b)
-        for a, b in zip(decoder, trainer.net.decoder.parameters(), strict=True)
+        for a, b in zip(decoder, trainer.task.net.decoder.parameters(), strict=True)
     ]
     assert all(moved)
     assert (tmp_path / "samples" / "step_0000002.png").is_file()
@@ -104,29 +110,36 @@ def test_fit_trains_only_the_decoder_and_writes_a_model(tmp_path: Path) -> None:
 
 @needs_backbone
 def test_losses_are_finite_and_reach_only_the_decoder(tmp_path: Path) -> None:
-    trainer = AdaINTrainer(tiny_config(), tmp_path, device=CPU)
+    trainer = adain_trainer(tiny_config(), tmp_path, device=CPU)
     item = FakePairs()[0]
     batch = {k: v[None] for k, v in item.items()}
     terms = adain_losses(
-        trainer.net, trainer.net.decoder, trainer.backbone, batch, trainer.cfg.loss
+        trainer.task.net,
+        trainer.task.net.decoder,
+        trainer.task.backbone,
+        batch,
+        trainer.task.cfg.loss,
     )
     assert set(terms) == {"content", "style"}
     assert all(torch.isfinite(v) and v > 0 for v in terms.values())
     terms["style"].backward()
-    assert all(p.grad is not None for p in trainer.net.decoder.parameters())
-    assert all(p.grad is None for p in trainer.net.encoder.parameters())
+    assert all(p.grad is not None for p in trainer.task.net.decoder.parameters())
+    assert all(p.grad is None for p in trainer.task.net.encoder.parameters())
 
 
 @needs_backbone
 def test_resume_is_exact(tmp_path: Path) -> None:
-    straight = AdaINTrainer(tiny_config(steps=4), tmp_path / "a", device=CPU)
+    straight = adain_trainer(tiny_config(steps=4), tmp_path / "a", device=CPU)
     straight.fit(FakePairs())
-    first = AdaINTrainer(tiny_config(steps=2), tmp_path / "b", device=CPU)
+    first = adain_trainer(tiny_config(steps=2), tmp_path / "b", device=CPU)
     first.fit(FakePairs())
-    resumed = AdaINTrainer(tiny_config(steps=4), tmp_path / "b", device=CPU, resume=True)
+    resumed = adain_trainer(tiny_config(steps=4), tmp_path / "b", device=CPU, resume=True)
     assert resumed.step == 2
     resumed.fit(FakePairs())
-    for a, b in ((straight.net, resumed.net), (straight.ema.shadow, resumed.ema.shadow)):
+    for a, b in (
+        (straight.task.net, resumed.task.net),
+        (straight.task.ema.shadow, resumed.task.ema.shadow),
+    ):
         for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
             assert torch.allclose(pa, pb, atol=1e-6)
 
@@ -144,7 +157,7 @@ def test_train_adain_and_cli_on_folders(tmp_path: Path) -> None:
     )  # fmt: skip
     cfg = dataclasses.replace(tiny_config(steps=1), data=data)
     assert make_pairs(cfg)[3]["style"].shape == (3, 32, 32)
-    train_adain(cfg, tmp_path / "run", device="cpu")
+    train(AdaINTask, cfg, tmp_path / "run", device="cpu")
     assert (tmp_path / "run" / "adain" / "model.safetensors").is_file()
     args = ["train", "adain", "--content", tmp_path / "photos", "--style", tmp_path / "paintings"]
     args += ["--out", tmp_path / "cli", "--device", "cpu"]
@@ -156,7 +169,7 @@ def test_train_adain_and_cli_on_folders(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     with pytest.raises(ConfigError, match="data.content"):
-        train_adain(tiny_config(), tmp_path / "x", device="cpu")
+        train(AdaINTask, tiny_config(), tmp_path / "x", device="cpu")
 
 
 def test_shipped_config_loads_strictly_and_partial_overrides_keep_defaults() -> None:

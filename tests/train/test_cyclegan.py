@@ -18,21 +18,26 @@ from daguerre.config import load_config
 from daguerre.errors import CheckpointNotFoundError, ConfigError
 from daguerre.io.image import write_image
 from daguerre.train.checkpoints import checkpoint_dirs
-from daguerre.train.cyclegan import (
+from daguerre.train.cyclegan import CycleGANTask, make_domains
+from daguerre.train.cyclegan_task import (
     CycleDataConfig,
     CycleGANConfig,
-    CycleGANTrainer,
     CycleLossConfig,
     StyleDiscConfig,
     StyleNetConfig,
     StyleOptimConfig,
-    make_domains,
-    train_style,
 )
+from daguerre.train.trainer import Trainer, train
 from daguerre.weights.checkpoint import load_model
 
 CPU = torch.device("cpu")
 REPO = Path(__file__).resolve().parents[2]
+
+
+def cyclegan_trainer(
+    cfg: CycleGANConfig, run_dir: Path, *, device: torch.device, resume: bool = False
+) -> Trainer[CycleGANTask]:
+    return Trainer(cfg, run_dir, CycleGANTask, device=device, resume=resume)
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +87,7 @@ def _samples() -> dict[str, torch.Tensor]:
 
 
 def test_fit_writes_checkpoints_samples_and_a_style_folder(tmp_path: Path) -> None:
-    trainer = CycleGANTrainer(tiny_config(steps=3), tmp_path, device=CPU)
+    trainer = cyclegan_trainer(tiny_config(steps=3), tmp_path, device=CPU)
     trainer.fit(FakeDomains(), _samples())
     assert trainer.step == 3
     assert checkpoint_dirs(tmp_path)[-1].name == "step_0000003"
@@ -98,7 +103,7 @@ def test_fit_writes_checkpoints_samples_and_a_style_folder(tmp_path: Path) -> No
     assert net(torch.rand(1, 3, 32, 32)).shape == (1, 3, 32, 32)
     reverse, rcfg = load_model(tmp_path / "reverse")  # B->A EMA: an unpaired restorer
     assert rcfg.kind == "restore" and rcfg.extra["mode"] == "cyclegan-reverse"
-    for a, b in zip(reverse.parameters(), trainer.ema_ba.shadow.parameters(), strict=True):
+    for a, b in zip(reverse.parameters(), trainer.task.ema_ba.shadow.parameters(), strict=True):
         assert torch.equal(a, b)
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
 
@@ -112,22 +117,24 @@ def test_checkpoint_promotes_to_an_installed_style(
     from daguerre.pipelines.stylize import StylizeOptions, installed_styles, stylize_tensor
     from daguerre.weights.promote import promote
 
-    trainer = CycleGANTrainer(tiny_config(steps=1), tmp_path / "run", device=CPU)
+    trainer = cyclegan_trainer(tiny_config(steps=1), tmp_path / "run", device=CPU)
     trainer.fit(FakeDomains())
     promote(checkpoint_dirs(tmp_path / "run")[-1], "styles/warm", root=tmp_path / "weights")
     monkeypatch.setattr("daguerre.weights.package_dir", lambda: tmp_path / "weights")
     assert [s.name for s in installed_styles()] == ["warm"]
     img = torch.rand(3, 24, 20)
-    expected = trainer.ema_ab.shadow(img[None])[0]
+    expected = trainer.task.ema_ab.shadow(img[None])[0]
     out = stylize_tensor(img, StylizeOptions(style="warm", tile=0))
     assert torch.allclose(out, expected, atol=2e-3)  # fp16 weights
 
 
 def test_each_ddp_module_runs_one_forward_per_step(tmp_path: Path) -> None:
-    trainer = CycleGANTrainer(tiny_config(feature_matching=1.0), tmp_path, device=CPU)
+    trainer = cyclegan_trainer(tiny_config(feature_matching=1.0), tmp_path, device=CPU)
     calls = {"gens": 0, "discs": 0}
-    trainer.gens.register_forward_hook(lambda *_: calls.__setitem__("gens", calls["gens"] + 1))
-    trainer.discs.register_forward_hook(lambda *_: calls.__setitem__("discs", calls["discs"] + 1))
+    trainer.task.gens.register_forward_hook(lambda *_: calls.__setitem__("gens", calls["gens"] + 1))
+    trainer.task.discs.register_forward_hook(
+        lambda *_: calls.__setitem__("discs", calls["discs"] + 1)
+    )
     logs = trainer.train_step({k: v[None] for k, v in FakeDomains()[0].items()})
     assert calls == {"gens": 1, "discs": 1}
     assert "fm" in logs and all(torch.isfinite(torch.tensor(v)) for v in logs.values())
@@ -136,49 +143,49 @@ def test_each_ddp_module_runs_one_forward_per_step(tmp_path: Path) -> None:
 def test_coarse_to_fine_generator_trains(tmp_path: Path) -> None:
     kwargs = {"base_channels": 4, "global_blocks": 1, "local_blocks": 1}
     cfg = dataclasses.replace(tiny_config(), generator=StyleNetConfig("multiscale_resnet", kwargs))
-    trainer = CycleGANTrainer(cfg, tmp_path, device=CPU)
-    head = trainer.gens.g_ab.local_head.weight.detach().clone()
+    trainer = cyclegan_trainer(cfg, tmp_path, device=CPU)
+    head = trainer.task.gens.g_ab.local_head.weight.detach().clone()
     logs = trainer.train_step({k: v[None] for k, v in FakeDomains()[2].items()})
     assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
-    assert not torch.equal(head, trainer.gens.g_ab.local_head.weight)  # the fine branch learns
-    assert trainer.model_config().pad_multiple == 8
+    assert not torch.equal(head, trainer.task.gens.g_ab.local_head.weight)  # the fine branch learns
+    assert trainer.task.model_config().pad_multiple == 8
 
 
 def test_generators_produce_every_image_the_losses_need(tmp_path: Path) -> None:
-    trainer = CycleGANTrainer(tiny_config(), tmp_path, device=CPU)
+    trainer = cyclegan_trainer(tiny_config(), tmp_path, device=CPU)
     a, b = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
-    out = trainer.gens(a, b, identity=True)
+    out = trainer.task.gens(a, b, identity=True)
     assert set(out) == {"fake_a", "fake_b", "rec_a", "rec_b", "idt_a", "idt_b"}
-    g_ab, g_ba = trainer.gens.g_ab, trainer.gens.g_ba
+    g_ab, g_ba = trainer.task.gens.g_ab, trainer.task.gens.g_ba
     assert torch.allclose(out["rec_a"], g_ba(g_ab(a)), atol=1e-5)
     assert torch.allclose(out["idt_b"], g_ab(b), atol=1e-5)
-    assert set(trainer.gens(a, b, identity=False)) == {"fake_a", "fake_b", "rec_a", "rec_b"}
+    assert set(trainer.task.gens(a, b, identity=False)) == {"fake_a", "fake_b", "rec_a", "rec_b"}
 
 
 def test_resume_is_exact(tmp_path: Path) -> None:
-    straight = CycleGANTrainer(tiny_config(steps=4), tmp_path / "a", device=CPU)
+    straight = cyclegan_trainer(tiny_config(steps=4), tmp_path / "a", device=CPU)
     straight.fit(FakeDomains())
-    first = CycleGANTrainer(tiny_config(steps=2), tmp_path / "b", device=CPU)
+    first = cyclegan_trainer(tiny_config(steps=2), tmp_path / "b", device=CPU)
     first.fit(FakeDomains())
-    resumed = CycleGANTrainer(tiny_config(steps=4), tmp_path / "b", device=CPU, resume=True)
-    assert resumed.step == 2 and len(resumed.pool_a) == 3
+    resumed = cyclegan_trainer(tiny_config(steps=4), tmp_path / "b", device=CPU, resume=True)
+    assert resumed.step == 2 and len(resumed.task.pool_a) == 3
     resumed.fit(FakeDomains())
     pairs = [
-        (straight.gens, resumed.gens),
-        (straight.discs, resumed.discs),
-        (straight.ema_ab.shadow, resumed.ema_ab.shadow),
-        (straight.ema_ba.shadow, resumed.ema_ba.shadow),
+        (straight.task.gens, resumed.task.gens),
+        (straight.task.discs, resumed.task.discs),
+        (straight.task.ema_ab.shadow, resumed.task.ema_ab.shadow),
+        (straight.task.ema_ba.shadow, resumed.task.ema_ba.shadow),
     ]
     for a, b in pairs:
         for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
             assert torch.allclose(pa, pb, atol=1e-6)
-    for pa, pb in zip(straight.pool_b.images, resumed.pool_b.images, strict=True):
+    for pa, pb in zip(straight.task.pool_b.images, resumed.task.pool_b.images, strict=True):
         assert torch.allclose(pa, pb, atol=1e-6)
 
 
 def test_mobilenet_guidance_terms(tmp_path: Path) -> None:
     try:
-        trainer = CycleGANTrainer(tiny_config(content=1.0, style=1.0), tmp_path, device=CPU)
+        trainer = cyclegan_trainer(tiny_config(content=1.0, style=1.0), tmp_path, device=CPU)
     except CheckpointNotFoundError as err:  # pragma: no cover - the file exists in the repo setup
         pytest.skip(f"MobileNetV2 ImageNet weights not found: {err}")
     logs = trainer.train_step({k: v[None] for k, v in FakeDomains()[1].items()})
@@ -197,10 +204,10 @@ def test_train_style_on_a_folder_and_a_single_painting(tmp_path: Path) -> None:
     cfg = dataclasses.replace(tiny_config(steps=2), data=data)
     item = make_domains(cfg)[5]
     assert item["a"].shape == item["b"].shape == (3, 32, 32)
-    train_style(cfg, tmp_path / "run", device="cpu")
+    train(CycleGANTask, cfg, tmp_path / "run", device="cpu")
     assert (tmp_path / "run" / "samples" / "step_0000002.png").is_file()
     with pytest.raises(ConfigError, match="data.a"):
-        train_style(tiny_config(), tmp_path / "run2", device="cpu")
+        train(CycleGANTask, tiny_config(), tmp_path / "run2", device="cpu")
 
 
 def test_partial_overrides_keep_the_style_defaults() -> None:
@@ -251,13 +258,13 @@ def test_two_process_ddp_keeps_replicas_identical(tmp_path: Path) -> None:
 def _ddp_worker(out: Path) -> None:
     """Run by torchrun in the test above: 2 steps, then each rank's weight checksums."""
     torch.set_num_threads(1)
-    trainer = CycleGANTrainer(tiny_config(steps=2), out / "run", device=CPU)
+    trainer = cyclegan_trainer(tiny_config(steps=2), out / "run", device=CPU)
     trainer.fit(FakeDomains())
     record = {
         name: torch.cat([p.detach().flatten() for p in net.parameters()]).double().sum().item()
-        for name, net in (("g", trainer.gens), ("d", trainer.discs))
+        for name, net in (("g", trainer.task.gens), ("d", trainer.task.discs))
     }
-    record["world"] = trainer.dist.world
+    record["world"] = trainer.run.dist.world
     (out / f"rank{os.environ['RANK']}.json").write_text(json.dumps(record))
     torch.distributed.destroy_process_group()
 

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -7,11 +8,20 @@ from daguerre.config import load_config
 from daguerre.errors import ImageReadError
 from daguerre.io.image import write_image
 from daguerre.nn.grade import DETAIL_STATS
-from daguerre.train.grade import GradeTrainConfig, build_samples, fit_grade, image_psnr
+from daguerre.train.grade import GradeTask, GradeTrainConfig, build_samples, image_psnr
+from daguerre.train.trainer import Trainer
 from daguerre.weights import load_model
 from tests.pipelines.models import save_identity_model
 
 TINY = ["net.width=8", "net.grid=1", "net.thumb=32", "data.batch=8", "log_every=10"]
+
+
+def fit_grade(
+    cfg: GradeTrainConfig, train: dict, val: dict | None, run_dir: Path
+) -> Trainer[GradeTask]:
+    trainer = Trainer(cfg, run_dir, GradeTask, device=torch.device("cpu"))
+    trainer.fit(GradeTask.draws(cfg, train), val)
+    return trainer
 
 
 def _cast_samples(n: int, seed: int) -> dict[str, torch.Tensor]:
@@ -24,28 +34,31 @@ def _cast_samples(n: int, seed: int) -> dict[str, torch.Tensor]:
     return {"input": restored, "restored": restored, "target": target, "details": details, "hf": hf}
 
 
-def test_blend_learns_to_keep_the_input_when_restoring_hurts() -> None:
+def test_blend_learns_to_keep_the_input_when_restoring_hurts(tmp_path: Path) -> None:
     """Input == target, the 'restorer' adds an error: the grade should learn alpha ~ 0."""
     cfg = load_config(GradeTrainConfig, None, [*TINY, "optim.steps=150", "val_every=50"])
     data = _cast_samples(64, 2)
     data["input"] = data["target"].clone()
     data["restored"] = data["target"] + 0.05
     data["hf"] = torch.tensor([4e-3, 0.0, 0.0]).expand(64, 3).contiguous()  # restorer's hf error
-    result = fit_grade(cfg, data, data)
+    grade = fit_grade(cfg, data, data, tmp_path).task.model
     with torch.no_grad():
-        assert float(image_psnr(result.net, data).mean()) > float(image_psnr(None, data).mean()) + 6
+        assert float(image_psnr(grade, data).mean()) > float(image_psnr(None, data).mean()) + 6
 
 
-def test_fit_learns_a_colour_cast_and_reports_best() -> None:
+def test_fit_learns_a_colour_cast_and_reports_best(tmp_path: Path) -> None:
     cfg = load_config(GradeTrainConfig, None, [*TINY, "optim.steps=150", "val_every=50"])
     train, val = _cast_samples(64, 0), _cast_samples(16, 1)
-    seen: list[float] = []
-    result = fit_grade(cfg, train, val, lambda net, step, score: seen.append(score))
+    trainer = fit_grade(cfg, train, val, tmp_path)
     before = float(image_psnr(None, val).mean())
     with torch.no_grad():
-        after = float(image_psnr(result.net, val).mean())
+        after = float(image_psnr(trainer.task.model, val).mean())
     assert after > before + 5.0
-    assert seen and seen == sorted(seen) and result.score == seen[-1]
+    logged = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    seen = [record["psnr"] for record in logged if record["prefix"] == "val"]
+    assert trainer.best is not None and len(seen) == 3 and trainer.best[0] == max(seen)
+    _, config = load_model(tmp_path / "best")  # the best validated grade, with its score
+    assert config.extra["val_psnr"] == round(max(seen), 4) and before < min(seen)
 
 
 def _photos_and_identity(tmp_path: Path) -> tuple[Path, Path]:
@@ -70,18 +83,19 @@ def test_samples_are_reproducible_and_restored_by_the_named_model(tmp_path: Path
 
 
 def test_train_grade_writes_loadable_best(tmp_path: Path) -> None:
-    from daguerre.train.grade import train_grade
+    from daguerre.train.trainer import train
 
     photos, model = _photos_and_identity(tmp_path)
     overrides = [*TINY, f"restore_model={model}", "data.max_side=48", "optim.steps=20",
                  "val_every=10", f"data.train=['{photos}']", f"data.val=['{photos}']"]  # fmt: skip
     cfg = load_config(GradeTrainConfig, None, overrides)
-    best = train_grade(cfg, tmp_path / "run")
-    net, config = load_model(best)
+    run = train(GradeTask, cfg, tmp_path / "run", device="cpu")
+    net, config = load_model(run / "best")
     assert config.kind == "grade" and config.extra["restore_model"] == str(model)
     assert (tmp_path / "run" / "samples-train.pt").is_file() and (
         tmp_path / "run" / "final"
     ).is_dir()
+    assert (run / "config.resolved.yaml").is_file() and not (run / "config.yaml").exists()
     assert type(net).__name__ == "GradeNet"
 
 

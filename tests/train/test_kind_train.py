@@ -8,11 +8,22 @@ from typer.testing import CliRunner
 from daguerre.cli.app import app
 from daguerre.config import load_config
 from daguerre.io.image import write_image
-from daguerre.train.kind import KindTrainConfig, build_samples, fit_kind, score
+from daguerre.train.kind import KindScore, KindTask, KindTrainConfig, build_samples, score
+from daguerre.train.trainer import Trainer
 from daguerre.weights.checkpoint import load_model
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["width=4", "data.max_side=64", "data.batch=16", "log_every=50", "val_every=100"]
+
+
+def fit_kind(
+    cfg: KindTrainConfig, train: dict, val: dict | None, run_dir: Path
+) -> tuple[torch.nn.Module, KindScore | None]:
+    trainer = Trainer(cfg, run_dir, KindTask, device=torch.device("cpu"))
+    trainer.fit(KindTask.draws(cfg, train), val)
+    return trainer.task.model, trainer.task.last
+
+
 FAMILIES = ["data.print_presets={aged: 1.0}", "data.digital_presets={unstructured: 0.8, none: 0.2}"]
 
 
@@ -40,9 +51,9 @@ def test_the_router_learns_prints_from_digital_damage(tmp_path: Path) -> None:
     cfg = load_config(KindTrainConfig, None, [*TINY, *FAMILIES, "optim.steps=300"])
     train = build_samples((str(photos),), cfg, per_image=10, salt=0)
     held_out = build_samples((str(photos),), cfg, per_image=6, salt=1)
-    untrained = score(fit_kind(load_config(KindTrainConfig, None, [*TINY, "optim.steps=1"]),
-                               train, None)[0], held_out)  # fmt: skip
-    net, last = fit_kind(cfg, train, held_out)
+    one_step = load_config(KindTrainConfig, None, [*TINY, "optim.steps=1"])
+    untrained = score(fit_kind(one_step, train, None, tmp_path / "one")[0], held_out)
+    net, last = fit_kind(cfg, train, held_out, tmp_path / "run")
     assert last is not None and last.accuracy == score(net, held_out).accuracy
     assert last.accuracy >= 0.8 and last.accuracy > untrained.accuracy
     assert last.loss < untrained.loss

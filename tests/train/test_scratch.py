@@ -16,17 +16,23 @@ from daguerre.train.scratch import (
     ScratchDataConfig,
     ScratchLossConfig,
     ScratchOptimConfig,
+    ScratchTask,
     ScratchTrainConfig,
-    ScratchTrainer,
-    build_mask_validator,
     mask_scores,
     segmentation_losses,
     training_target,
 )
+from daguerre.train.trainer import Trainer
 from daguerre.weights.checkpoint import load_model
 
 CPU = torch.device("cpu")
 KW = {"base_channels": 4, "depth": 2, "max_channels": 16}
+
+
+def scratch_trainer(
+    cfg: ScratchTrainConfig, run_dir: Path, *, device: torch.device, resume: bool = False
+) -> Trainer[ScratchTask]:
+    return Trainer(cfg, run_dir, ScratchTask, device=device, resume=resume)
 
 
 @pytest.fixture(autouse=True)
@@ -109,7 +115,7 @@ def test_losses_prefer_the_right_answer() -> None:
 
 
 def test_fit_writes_checkpoints_samples_and_best(tmp_path: Path) -> None:
-    trainer = ScratchTrainer(tiny_config(steps=4), tmp_path, device=CPU)
+    trainer = scratch_trainer(tiny_config(steps=4), tmp_path, device=CPU)
     trainer.fit(FakeDefects(), _validator())
     assert trainer.step == 4
     assert checkpoint_dirs(tmp_path)[-1].name == "step_0000004"
@@ -122,9 +128,9 @@ def test_fit_writes_checkpoints_samples_and_best(tmp_path: Path) -> None:
 
 
 def test_train_step_feeds_the_network_channels_last(tmp_path: Path) -> None:
-    trainer = ScratchTrainer(tiny_config(steps=1), tmp_path, device=CPU)
+    trainer = scratch_trainer(tiny_config(steps=1), tmp_path, device=CPU)
     layouts: list[bool] = []
-    hook = trainer.model.register_forward_pre_hook(
+    hook = trainer.task.net.register_forward_pre_hook(
         lambda _module, args: layouts.append(
             args[0].is_contiguous(memory_format=torch.channels_last)
         )
@@ -137,58 +143,58 @@ def test_train_step_feeds_the_network_channels_last(tmp_path: Path) -> None:
 
 
 def test_training_raises_f1_on_a_learnable_task(tmp_path: Path) -> None:
-    trainer = ScratchTrainer(tiny_config(steps=30), tmp_path, device=CPU)
+    trainer = scratch_trainer(tiny_config(steps=30), tmp_path, device=CPU)
     validator = _validator()
-    before = validator.evaluate(trainer.model, CPU, tmp_path / "s", 0)["f1"]
+    before = validator.evaluate(trainer.task.net, CPU, tmp_path / "s", 0)["f1"]
     trainer.fit(FakeDefects(), None)
-    after = validator.evaluate(trainer.ema.shadow, CPU, tmp_path / "s", 1)["f1"]
+    after = validator.evaluate(trainer.task.ema.shadow, CPU, tmp_path / "s", 1)["f1"]
     assert after > max(before, 0.0) + 0.3
 
 
 def test_init_starts_model_and_ema_from_a_saved_detector(tmp_path: Path) -> None:
-    source = ScratchTrainer(tiny_config(steps=4), tmp_path / "src", device=CPU)
+    source = scratch_trainer(tiny_config(steps=4), tmp_path / "src", device=CPU)
     source.fit(FakeDefects(), _validator())  # writes src/best
-    tuned = ScratchTrainer(
+    tuned = scratch_trainer(
         tiny_config(steps=2, seed=7, init=str(tmp_path / "src" / "best")),
         tmp_path / "ft",
         device=CPU,
     )
     best, _ = load_model(tmp_path / "src" / "best")
-    nets = (best, tuned.model, tuned.ema.shadow)
+    nets = (best, tuned.task.net, tuned.task.ema.shadow)
     for a, b, c in zip(*(n.parameters() for n in nets), strict=True):
         assert torch.equal(a, b) and torch.equal(a, c)
     wider = DetectorNetConfig(kwargs={**KW, "base_channels": 6})
     cfg = dataclasses.replace(tiny_config(init=str(tmp_path / "src" / "best")), model=wider)
     with pytest.raises(CheckpointMismatchError, match="wrong shape"):
-        ScratchTrainer(cfg, tmp_path / "wide", device=CPU)
+        scratch_trainer(cfg, tmp_path / "wide", device=CPU)
 
 
 def test_init_new_layers_deepens_a_saved_detector(tmp_path: Path) -> None:
-    source = ScratchTrainer(tiny_config(steps=4), tmp_path / "src", device=CPU)
+    source = scratch_trainer(tiny_config(steps=4), tmp_path / "src", device=CPU)
     source.fit(FakeDefects(), _validator())
     deeper = DetectorNetConfig(kwargs={**KW, "level_blocks": 2})
     cfg = dataclasses.replace(tiny_config(init=str(tmp_path / "src" / "best")), model=deeper)
     with pytest.raises(CheckpointMismatchError, match="level"):
-        ScratchTrainer(cfg, tmp_path / "strict", device=CPU)  # new layers must be named
+        scratch_trainer(cfg, tmp_path / "strict", device=CPU)  # new layers must be named
     cfg = dataclasses.replace(cfg, init_new_layers=("level.",))
-    tuned = ScratchTrainer(cfg, tmp_path / "deep", device=CPU)
+    tuned = scratch_trainer(cfg, tmp_path / "deep", device=CPU)
     best, _ = load_model(tmp_path / "src" / "best")
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
-        assert torch.allclose(tuned.ema.shadow.eval()(x), best(x), atol=1e-6)
+        assert torch.allclose(tuned.task.ema.shadow.eval()(x), best(x), atol=1e-6)
 
 
 def test_resume_is_exact(tmp_path: Path) -> None:
-    straight = ScratchTrainer(tiny_config(steps=4), tmp_path / "a", device=CPU)
+    straight = scratch_trainer(tiny_config(steps=4), tmp_path / "a", device=CPU)
     straight.fit(FakeDefects(), None)
-    first = ScratchTrainer(tiny_config(steps=2), tmp_path / "b", device=CPU)
+    first = scratch_trainer(tiny_config(steps=2), tmp_path / "b", device=CPU)
     first.fit(FakeDefects(), None)
-    resumed = ScratchTrainer(tiny_config(steps=4), tmp_path / "b", device=CPU, resume=True)
+    resumed = scratch_trainer(tiny_config(steps=4), tmp_path / "b", device=CPU, resume=True)
     assert resumed.step == 2
     resumed.fit(FakeDefects(), None)
     for net_a, net_b in (
-        (straight.model, resumed.model),
-        (straight.ema.shadow, resumed.ema.shadow),
+        (straight.task.net, resumed.task.net),
+        (straight.task.ema.shadow, resumed.task.ema.shadow),
     ):
         for a, b in zip(net_a.parameters(), net_b.parameters(), strict=True):
             assert torch.allclose(a, b, atol=1e-6)
@@ -204,12 +210,12 @@ def _photos(folder: Path, count: int = 2) -> Path:
 def test_validator_from_folder_is_fixed(tmp_path: Path) -> None:
     folder = _photos(tmp_path / "val")
     data = ScratchDataConfig(val=(str(folder),), preset="scratches-only", val_images=3, val_crop=32)
-    first = build_mask_validator(ScratchTrainConfig(data=data))
-    second = build_mask_validator(ScratchTrainConfig(data=data))
+    first = ScratchTask.validation_data(ScratchTrainConfig(data=data), tmp_path)
+    second = ScratchTask.validation_data(ScratchTrainConfig(data=data), tmp_path)
     assert first is not None and second is not None
     assert first.degraded.shape == (3, 3, 32, 32) and first.target.shape == (3, 1, 32, 32)
     assert torch.equal(first.degraded, second.degraded) and first.target.sum() > 0
-    assert build_mask_validator(ScratchTrainConfig()) is None
+    assert ScratchTask.validation_data(ScratchTrainConfig(), tmp_path) is None
 
 
 def test_cli_train_scratch_runs_and_resumes(tmp_path: Path) -> None:

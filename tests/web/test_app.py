@@ -188,12 +188,13 @@ def test_request_folders_are_removed(
     assert not workdirs.root.exists()
 
 
-def test_page_builds_with_both_tasks(handlers: Handlers, tmp_path: Path) -> None:
+def test_page_builds_with_every_task(handlers: Handlers, tmp_path: Path) -> None:
     demo = build_app(handlers.settings, handlers.workdirs, examples=[_photo(tmp_path / "e.png")])
     names = {dep.get("api_name") for dep in demo.config["dependencies"]}
-    assert {"restore", "age"} <= names
+    assert {"restore", "age", "stylize"} <= names
     jobs = {fn.name: fn.concurrency_id for fn in demo.fns.values() if fn.name in names}
-    assert jobs["restore"] == jobs["age"]  # one queue: one job at a time across the tabs
+    # one queue: one job at a time across the tabs
+    assert jobs["restore"] == jobs["age"] == jobs["stylize"]
 
 
 def _ancestors(layout: dict, types: dict[int, str], path: tuple[str, ...] = ()) -> dict:
@@ -212,7 +213,8 @@ def test_restore_tab_shows_a_persons_choices_and_folds_the_expert_ones(
     config = build_app(handlers.settings, handlers.workdirs).config
     components = {c["id"]: c for c in config["components"]}
     by_elem = {c["props"].get("elem_id"): c for c in config["components"]}
-    (advanced,) = [c for c in components.values() if c["type"] == "accordion"]
+    advanced = by_elem["advanced"]
+    assert advanced["type"] == "accordion"
     assert advanced["props"]["label"] == "Advanced" and advanced["props"]["open"] is False
     inside = _ancestors(config["layout"], {i: c["type"] for i, c in components.items()})
     for elem in ("photo-type", "best", "network-colours"):

@@ -173,6 +173,45 @@ def test_page_offers_tasks_and_examples(page: Any) -> None:
     expect(page.get_by_text("astronaut_old.png").first).to_be_visible()
 
 
+def _choose_style(page: Any, label: str) -> None:
+    """Pick ``label`` in the Stylize tab's style menu."""
+    page.locator("#style input").click()
+    page.get_by_role("option", name=label, exact=True).click()
+
+
+def test_stylize_a_photo_and_a_bad_painting(page: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Stylize").click()
+    photo = _photo(tmp_path / "tiny.png", (48, 32), 2)
+    _upload(page, photo)
+    _choose_style(page, "The Scream (Munch)")
+    expect(page.locator("#painting")).to_be_hidden()  # only for "Your own painting"
+    page.locator("#stylize-btn").click()
+    expect(page.locator("#status")).to_contain_text("tiny_stylized.png")
+    page.wait_for_function(  # this result's preview (not the last test's) has the photo's size
+        "() => [...document.querySelectorAll('#slider img')].some("
+        "img => img.complete && img.naturalWidth === 48 && img.naturalHeight === 32)"
+    )
+    link = page.locator('#downloads a[download="tiny_stylized.png"]')
+    response = page.request.get(link.get_attribute("href"))
+    assert response.ok, response.status
+    assert Image.open(io.BytesIO(response.body())).size == (48, 32)
+
+    _choose_style(page, "Your own painting")
+    expect(page.locator("#painting")).to_be_visible()
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"a shopping list, not a painting")
+    page.locator("#painting input[type=file]").set_input_files(str(bad))
+    expect(page.locator("#painting").get_by_text("notes.png").first).to_be_visible()
+    page.locator("#stylize-btn").click()
+    status = page.locator("#status")
+    expect(status).to_contain_text("the painting notes.png")
+    assert "\n" not in status.inner_text().strip()  # one line
+    assert "Traceback" not in page.content()
+    page.get_by_role("tab", name="Restore").click()  # as the other tests expect the page
+
+
 def test_stopping_the_server_removes_its_temporary_files(server: ServerProcess) -> None:
     """Last in this file on purpose: it stops the module's server (SIGTERM, as Ctrl-C would)."""
     root = _work_root(server)

@@ -126,6 +126,15 @@ GradeOpt = Annotated[
         "off, or a grade model name or folder.",
     ),
 ]
+ToneOpt = Annotated[
+    str,
+    typer.Option(
+        "--tone",
+        help="Whole-photo tone stage before a print is restored (faded blacks and whites, "
+        "cast, lost saturation): auto (the one the model names), off, or a tone model name "
+        "or folder.",
+    ),
+]
 
 
 class Monochrome(enum.StrEnum):

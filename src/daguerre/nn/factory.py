@@ -22,6 +22,7 @@ from daguerre.nn.generators.unet import UNetGenerator
 from daguerre.nn.grade import GradeNet
 from daguerre.nn.kind import KindNet
 from daguerre.nn.scratch_unet import ScratchUNet
+from daguerre.nn.tone import ToneNet
 
 GENERATORS: dict[str, type[nn.Module]] = {
     "unet": UNetGenerator,
@@ -31,6 +32,7 @@ GENERATORS: dict[str, type[nn.Module]] = {
     "scratch_unet": ScratchUNet,
     "grade": GradeNet,
     "kind": KindNet,
+    "tone": ToneNet,
 }
 
 DISCRIMINATORS: dict[str, type[nn.Module]] = {

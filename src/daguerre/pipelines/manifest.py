@@ -63,6 +63,8 @@ class RestorerManifest:
         detail: a print gets its tone from this model at reduced size and its fine detail
             from another expert (``extra.detail``, :mod:`daguerre.pipelines.fusion`).
         grade: the colour-grade model trained on this pipeline's output (``extra.grade``).
+        tone: the whole-image tone model that levels a print before its expert sees it
+            (``extra.tone``, :class:`daguerre.nn.tone.ToneNet`); prints only.
     """
 
     mask_channel: bool = False
@@ -70,6 +72,7 @@ class RestorerManifest:
     router: str | None = None
     detail: FusionConfig | None = None
     grade: str | None = None
+    tone: str | None = None
 
     @property
     def detail_model(self) -> str | None:
@@ -120,10 +123,11 @@ def restorer_manifest(model: str, extra: Mapping[str, Any]) -> RestorerManifest:
             a digital expert, a detail expert ``experts`` does not name, or a bad value.
 
     Example:
-        >>> restorer_manifest("m", {"mask_channel": True, "experts": {"digital": "d"}})
-        RestorerManifest(mask_channel=True, digital='d', router=None, detail=None, grade=None)
+        >>> manifest = restorer_manifest("m", {"mask_channel": True, "experts": {"digital": "d"}})
+        >>> manifest.mask_channel, manifest.digital, manifest.router, manifest.tone
+        (True, 'd', None, None)
     """
-    _check_keys(model, extra, {"mask_channel", "experts", "router", "detail", "grade"})
+    _check_keys(model, extra, {"mask_channel", "experts", "router", "detail", "grade", "tone"})
     experts = _experts(model, extra.get("experts", {}))
     router = _name(model, extra, "router")
     if router is not None and "digital" not in experts:
@@ -133,7 +137,7 @@ def restorer_manifest(model: str, extra: Mapping[str, Any]) -> RestorerManifest:
         raise ManifestError(model, "mask_channel", f"expected true or false, got {mask_channel!r}")
     return RestorerManifest(
         mask_channel, experts.get("digital"), router, _detail(model, extra.get("detail"), experts),
-        _name(model, extra, "grade"),
+        _name(model, extra, "grade"), _name(model, extra, "tone"),
     )  # fmt: skip
 
 

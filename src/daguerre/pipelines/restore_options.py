@@ -70,6 +70,10 @@ class RestoreOptions:
         grade: the whole-image colour grade applied after the network: "auto" (the grade
             model the restoration model's config names, if any), "off", or a grade model
             name or folder (see :mod:`daguerre.nn.grade`).
+        tone: the whole-image tone stage that levels a print's faded blacks and whites, its
+            cast and lost saturation before the print expert: "auto" (the tone model the
+            restoration model's config names, if any), "off", or a tone model name or folder
+            (see :mod:`daguerre.nn.tone`). Photos restored as digital photos are left alone.
         monochrome: "auto": a photo that looks like a monochrome print (neutral, sepia-toned
             or yellowed; :func:`daguerre.pipelines.monochrome.looks_monochrome`) comes out
             neutral gray, so no colour is invented; "tone": such a print comes out neutral,
@@ -107,6 +111,7 @@ class RestoreOptions:
     scratch_model: str = "scratch"
     scratch_threshold: float | None = None
     grade: str = "auto"
+    tone: str = "auto"
     monochrome: str = "auto"
     photo_type: str = "auto"
     ensemble: int = 1

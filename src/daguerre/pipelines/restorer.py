@@ -32,6 +32,7 @@ from daguerre.pipelines.scratches import DetectOptions, load_detector
 
 if TYPE_CHECKING:
     from daguerre.nn.grade import GradeNet
+    from daguerre.nn.tone import ToneNet
 
 T = TypeVar("T")
 
@@ -83,6 +84,7 @@ class Restorer:
         router: picks the expert per photo; with ``photo_type="auto"`` only.
         detail_expert: gives a print its fine detail (``fusion``); ``None`` without fusion.
         grade: the colour-grade network (CPU), or ``None``.
+        tone: the tone network (CPU) that levels prints before their expert, or ``None``.
     """
 
     options: RestoreOptions
@@ -92,6 +94,7 @@ class Restorer:
     router: Router | None = None
     detail_expert: Expert | None = None
     grade: GradeNet | None = None
+    tone: ToneNet | None = None
 
     @property
     def fusion(self) -> FusionConfig | None:
@@ -164,6 +167,28 @@ def load_grade(model: str) -> GradeNet:
     return cast("GradeNet", net.eval())
 
 
+@functools.lru_cache(maxsize=4)
+def load_tone(model: str) -> ToneNet:
+    """Load (and cache) a tone model; float32, eval mode, on the CPU (it is tiny).
+
+    Raises:
+        CheckpointMismatchError: the model is not a tone model.
+    """
+    from daguerre.weights import load_model
+
+    net, config = load_model(model)
+    if config.kind != "tone":
+        raise CheckpointMismatchError(f"{model}: a '{config.kind}' model, not a tone model")
+    return cast("ToneNet", net.eval())
+
+
+def _optional(option: str, name: str | None, load: Callable[[str], T]) -> T | None:
+    """The model ``name`` loaded for ``option``; ``None`` when it is ``None`` or "off"."""
+    if name is None or name == "off":
+        return None
+    return _load(option, lambda: load(name))
+
+
 @functools.lru_cache(maxsize=8)
 def load_restorer(options: RestoreOptions) -> Restorer:
     """Load (and cache) everything ``options`` asks for, checked: the one place that does.
@@ -171,7 +196,8 @@ def load_restorer(options: RestoreOptions) -> Restorer:
     Raises:
         RestoreOptionsError: ``option`` names what is wrong: ``"device"`` (not usable),
             ``"model"`` (missing, or a malformed manifest), ``"grade"`` (missing or not a
-            grade), ``"photo_type"`` (a digital expert or router that is missing or wrong),
+            grade), ``"tone"`` (missing or not a tone model), ``"photo_type"`` (a digital
+            expert or router that is missing or wrong),
             ``"fusion"`` (a missing detail expert), ``"scratches"`` (an expert without a mask
             input, or neither off, auto nor an existing mask file or folder),
             ``"scratch_model"`` (a missing or wrong detector).
@@ -184,14 +210,14 @@ def load_restorer(options: RestoreOptions) -> Restorer:
     device = _load("device", lambda: resolve_device(options.device))
     primary = _load("model", lambda: load_expert(options.model, str(device)))
     manifest = primary.manifest
-    grade_name = manifest.grade if options.grade == "auto" else options.grade
-    grade = None
-    if grade_name is not None and grade_name != "off":
-        grade = _load("grade", lambda: load_grade(grade_name))
+    grade = _optional(
+        "grade", manifest.grade if options.grade == "auto" else options.grade, load_grade
+    )
+    tone = _optional("tone", manifest.tone if options.tone == "auto" else options.tone, load_tone)
     restorer = Restorer(
         options, device, primary,
         *_experts_for(options, manifest, str(device)),
-        grade=grade,
+        grade=grade, tone=tone,
     )  # fmt: skip
     _check_scratches(restorer)
     return restorer
@@ -250,4 +276,5 @@ __all__ = [
     "load_grade",
     "load_restorer",
     "load_router",
+    "load_tone",
 ]

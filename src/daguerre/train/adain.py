@@ -10,13 +10,12 @@ The encoder is ImageNet MobileNetV2, frozen; only the decoder of
         + style * sum_l [mse(mean(enc_l(g)), mean(enc_l(s))) + mse(std(enc_l(g)), std(enc_l(s)))]
 
 Defaults follow the paper (content 1, style 10, Adam lr 1e-4) with MobileNetV2 stages in place
-of VGG19's relu1_1..relu4_1. Resume is exact (samples depend only on the step number).
+of VGG19's relu1_1..relu4_1. The loop and exact resume are :class:`~daguerre.train.trainer.
+Trainer`'s (samples depend only on the step number).
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,24 +23,17 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
-from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import Dataset
 
-from daguerre.config import dump_config
-from daguerre.infer.device import channels_last
 from daguerre.nn.adain import AdaINNet, adain, channel_stats
 from daguerre.nn.factory import build_generator
-from daguerre.train import checkpoints, loop
-from daguerre.train.config import OptimConfig
+from daguerre.train.config import OptimConfig, RunConfig
 from daguerre.train.cyclegan import UnpairedDomains
-from daguerre.train.data import UnpairedImages, sample_seed
-from daguerre.train.distributed import barrier, init_distributed
-from daguerre.train.ema import EMA
-from daguerre.train.schedule import linear_decay
-from daguerre.train.tblog import RunLogger
-from daguerre.weights.checkpoint import ModelConfig, save_model
+from daguerre.train.data import UnpairedImages, require_inputs, sample_crops, sample_seed
+from daguerre.train.run import Run
+from daguerre.train.trainer import Schedule, Task, Validation
+from daguerre.train.validation import write_grid
+from daguerre.weights.checkpoint import ModelConfig
 
-log = logging.getLogger(__name__)
 Batch = dict[str, torch.Tensor]
 
 
@@ -92,21 +84,14 @@ class AdaINOptimConfig(OptimConfig):
 
 
 @dataclass(frozen=True)
-class AdaINTrainConfig:
+class AdaINTrainConfig(RunConfig):
     """Everything a decoder run needs; stored in the run folder as YAML."""
 
-    seed: int = 0
     model: AdaINNetConfig = field(default_factory=AdaINNetConfig)
     loss: AdaINLossConfig = field(default_factory=AdaINLossConfig)
     data: AdaINDataConfig = field(default_factory=AdaINDataConfig)
     optim: AdaINOptimConfig = field(default_factory=AdaINOptimConfig)
-    ema_decay: float = 0.999
-    threads: int = 0
-    log_every: int = 50
-    sample_every: int = 500
-    checkpoint_minutes: float = 5.0
-    keep_checkpoints: int = 2
-    amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on a CPU with AMX, else off
+    sample_every: int = 500  # steps between sample grids (the decoder's validation)
     backbone: str = ""  # MobileNetV2 ImageNet weights; "" = search the usual places
 
 
@@ -146,53 +131,52 @@ def adain_losses(
     }
 
 
-class AdaINTrainer:
+class AdaINTask(Task[Batch]):
     """Trains the decoder of an :class:`AdaINNet` on random (content, style) crop pairs.
 
-    Args:
-        cfg: the resolved config.
-        run_dir: ``config.resolved.yaml``, ``tb/``, ``metrics.jsonl``, ``checkpoints/``,
-            ``samples/`` and ``adain/`` (the EMA network as a model folder, for
-            ``daguerre stylize --adain-model RUN/adain`` or ``weights promote``).
-        device: torch device; under torchrun each rank gets its own.
-        resume: continue from the newest checkpoint in ``run_dir`` if there is one.
+    Only the decoder learns (optimiser ``opt``). With each checkpoint the EMA network is
+    written as ``RUN/adain`` (``daguerre stylize --adain-model RUN/adain``, ``weights promote``).
 
     Raises:
         CheckpointNotFoundError: the MobileNetV2 weights cannot be found.
+        TypeError: ``model.arch`` does not build an :class:`AdaINNet`.
     """
 
-    def __init__(
-        self, cfg: AdaINTrainConfig, run_dir: Path, *, device: torch.device, resume: bool = False
-    ) -> None:
+    config = AdaINTrainConfig
+    headline = ("content", "style")
+
+    @classmethod
+    def validation_data(cls, cfg: AdaINTrainConfig, run_dir: Path) -> Batch | None:
+        """Fixed ``{"content", "style"}`` crops ``(N,3,s,s)`` for sample grids (None: off)."""
+        return sample_crops(make_pairs, cfg)
+
+    @classmethod
+    def training_data(cls, cfg: AdaINTrainConfig, run_dir: Path) -> Any:
+        """Random (content, style) training crops.
+
+        Raises:
+            ConfigError: content or style folders are not set.
+        """
+        require_inputs(cfg.data, content="--content", style="--style")
+        return make_pairs(cfg)
+
+    def __init__(self, cfg: AdaINTrainConfig, run: Run) -> None:
         from daguerre.weights.backbone import load_backbone
 
-        self.cfg, self.run_dir = cfg, Path(run_dir)
-        self.dist = init_distributed(device)
-        self.device = self.dist.device
-        self.backbone = load_backbone(cfg.backbone or None)
-        with torch.random.fork_rng(devices=[]):  # decoder init only; global RNG left untouched
-            torch.manual_seed(cfg.seed)
-            net = build_generator(cfg.model.arch, dict(cfg.model.kwargs))
+        self.cfg, self.run = cfg, run
+        o, self.schedule = cfg.optim, Schedule.of(cfg, cfg.sample_every)
+        net = build_generator(cfg.model.arch, dict(cfg.model.kwargs))  # first: decoder init
         if not isinstance(net, AdaINNet):
             raise TypeError(f"model.arch must build an AdaINNet, got {type(net).__name__}")
+        self.backbone = load_backbone(cfg.backbone or None)
         net.load_encoder(self.backbone)
         net.encoder.requires_grad_(False)
-        self.net, self.backbone = net.to(self.device), self.backbone.to(self.device)
-        self.ema = EMA(self.net, decay=cfg.ema_decay)
-        o = cfg.optim
-        self.opt = torch.optim.Adam(
-            self.net.decoder.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2)
-        )
-        self.amp, scale = loop.mixed_precision(self.device, cfg.amp)
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=scale)
-        self.step = 0
-        if resume:
-            self._resume()
-        self.decoder: nn.Module = self.net.decoder
-        if self.dist.world > 1:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.decoder = DistributedDataParallel(self.net.decoder, device_ids=ids)
-        self.logger = RunLogger(self.run_dir, enabled=self.dist.is_main)
+        self.net, self.backbone = net.to(run.device), self.backbone.to(run.device)
+        self.nets, self.ema = {"model": self.net}, run.ema("ema", self.net)  # encoder included
+        self.model = self.ema.shadow
+        run.adam("", self.net.decoder.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2),
+                 clip=o.grad_clip)  # fmt: skip
+        self.decoder = run.ddp(self.net.decoder)
 
     def model_config(self) -> ModelConfig:
         """``config.json`` of the whole network (encoder weights included)."""
@@ -204,121 +188,27 @@ class AdaINTrainer:
             extra={"mode": "adain", "content": list(self.cfg.data.content)},
         )
 
-    def _nets(self) -> dict[str, nn.Module]:
-        return {"model": self.net, "ema": self.ema.shadow}
-
-    def _resume(self) -> None:
-        found = checkpoints.checkpoint_dirs(self.run_dir)
-        if not found:
-            log.info("no checkpoint in %s; starting from scratch", self.run_dir)
-            return
-        state = checkpoints.load_checkpoint(found[-1], self._nets())
-        self.opt.load_state_dict(state["opt"])
-        self.scaler.load_state_dict(state["scaler"])
-        self.step = int(state["step"])
-        log.info("resumed from %s at step %d", found[-1], self.step)
-
-    def _save(self) -> None:
-        if not self.dist.is_main:
-            return
-        state = {
-            "opt": self.opt.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "step": self.step,
-        }
-        path = checkpoints.save_checkpoint(
-            self.run_dir, self.step, self._nets(), self.model_config(), state,
-            keep=self.cfg.keep_checkpoints,
-        )  # fmt: skip
-        save_model(self.run_dir / "adain", self.ema.shadow, self.model_config())
-        log.info("saved %s", path)
+    def exports(self) -> dict[str, tuple[nn.Module, ModelConfig]]:
+        """``RUN/adain``: the EMA network."""
+        return {"adain": (self.ema.shadow, self.model_config())}
 
     def train_step(self, batch: Batch) -> dict[str, float]:
         """One decoder update; returns the logged scalars."""
-        batch = {k: channels_last(v.to(self.device, non_blocking=True)) for k, v in batch.items()}
-        mult = linear_decay(self.step, self.cfg.optim.steps, self.cfg.optim.decay_start)
-        for group in self.opt.param_groups:
-            group["lr"] = self.cfg.optim.lr_g * mult
-        with torch.autocast(self.device.type, enabled=self.amp):
+        with self.run.autocast():
             terms = adain_losses(self.net, self.decoder, self.backbone, batch, self.cfg.loss)
             total = terms["content"] + terms["style"]
-        params = list(self.net.decoder.parameters())
-        clip = self.cfg.optim.grad_clip
-        grad = loop.optimizer_step(total, self.opt, params, self.scaler, clip)
-        self.ema.update(self.net)
-        return {
-            **{k: float(v.detach()) for k, v in terms.items()},
-            "loss": float(total.detach()),
-            "grad": grad,
-        }
-
-    def fit(self, dataset: Dataset[Batch], samples: Batch | None = None) -> None:
-        """Train until ``cfg.optim.steps``; checkpoints every few minutes and at the end.
-
-        Args:
-            dataset: items ``{"content": (3,S,S), "style": (3,S,S)}``.
-            samples: fixed ``{"content": (N,3,s,s), "style": (N,3,s,s)}`` for sample grids.
-        """
-        cfg = self.cfg
-        if self.dist.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            dump_config(cfg, self.run_dir / "config.resolved.yaml")
-        stream = loop.make_stream(
-            dataset, start_step=self.step, total_steps=cfg.optim.steps, batch=cfg.data.batch,
-            rank=self.dist.rank, world=self.dist.world, workers=cfg.data.workers,
-        )  # fmt: skip
-        progress = loop.Progress(start=self.step, total=cfg.optim.steps, enabled=self.dist.is_main)
-        last_save = time.monotonic()
-        self.net.train()
-        for batch in stream:
-            logs = self.train_step(batch)
-            self.step += 1
-            info = f"content {logs['content']:.3f} style {logs['style']:.3f}"
-            progress.update(self.step, info, force=self.step % cfg.log_every == 0)
-            if self.step % cfg.log_every == 0:
-                self.logger.scalars(self.step, logs)
-            if samples is not None and self.step % cfg.sample_every == 0:
-                self.write_samples(samples)
-            if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
-                self._save()
-                last_save = time.monotonic()
-            if self.dist.world > 1 and self.step % 1000 == 0:
-                barrier(self.dist)
-        progress.close()
-        if samples is not None and self.step % cfg.sample_every != 0:
-            self.write_samples(samples)
-        self._save()
-        self.logger.close()
+        grad = self.run.backward("", total)
+        logs = {k: float(v.detach()) for k, v in terms.items()}
+        return {**logs, "loss": float(total.detach()), "grad": grad}
 
     @torch.no_grad()
-    def write_samples(self, samples: Batch) -> None:
-        """Rows ``content | style | stylized`` (EMA network, whole-image AdaIN)."""
-        if not self.dist.is_main:
-            return
-        from daguerre.io.image import write_image
-
-        content, style = samples["content"].to(self.device), samples["style"].to(self.device)
+    def validate(self, val: Batch) -> Validation:
+        """Sample grid: rows ``content | style | stylized`` (EMA network, whole-image AdaIN)."""
+        content, style = val["content"].to(self.run.device), val["style"].to(self.run.device)
         out = self.ema.shadow(content, style)
         rows = [torch.cat(t, dim=2) for t in zip(content, style, out, strict=True)]
-        grid = torch.cat(rows, dim=1).float().cpu()
-        path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_image(path, grid)
-        self.logger.image(self.step, "samples", grid)
-
-
-class _Renamed(Dataset[Batch]):
-    """``{"a", "b"}`` items as ``{"content", "style"}``."""
-
-    def __init__(self, pairs: UnpairedDomains) -> None:
-        self.pairs = pairs
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def __getitem__(self, index: int) -> Batch:
-        item = self.pairs[index]
-        return {"content": item["a"], "style": item["b"]}
+        write_grid(self.run, torch.cat(rows, dim=1).float().cpu())
+        return Validation()
 
 
 def make_pairs(cfg: AdaINTrainConfig, *, crop: int | None = None, length: int = 10**12) -> Any:
@@ -331,32 +221,6 @@ def make_pairs(cfg: AdaINTrainConfig, *, crop: int | None = None, length: int = 
             seed=sample_seed(cfg.seed, offset), length=length, max_side=data.max_side,
         )  # fmt: skip
 
-    return _Renamed(
-        UnpairedDomains(
-            domain(data.content, data.content_scale_range, 1),
-            domain(data.style, data.style_scale_range, 2),
-        )
-    )
-
-
-def train_adain(
-    cfg: AdaINTrainConfig, run_dir: Path, *, device: str = "auto", resume: bool = False
-) -> Path:
-    """Train (or resume) an AdaIN decoder; returns the run folder."""
-    from daguerre.errors import ConfigError
-    from daguerre.infer.device import resolve_device, set_threads
-
-    if cfg.threads > 0:
-        set_threads(cfg.threads)
-    if not cfg.data.content or not cfg.data.style:
-        raise ConfigError(
-            "data.content and data.style must both be set: pass --content and --style"
-        )
-    trainer = AdaINTrainer(cfg, run_dir, device=resolve_device(device), resume=resume)
-    samples = None
-    if trainer.dist.is_main and cfg.data.sample_images > 0:
-        fixed = make_pairs(cfg, crop=cfg.data.sample_crop, length=cfg.data.sample_images)
-        items = [fixed[i] for i in range(len(fixed))]
-        samples = {k: torch.stack([item[k] for item in items]) for k in ("content", "style")}
-    trainer.fit(make_pairs(cfg), samples)
-    return Path(run_dir)
+    content = domain(data.content, data.content_scale_range, 1)
+    return UnpairedDomains(content, domain(data.style, data.style_scale_range, 2),
+                           keys=("content", "style"))  # fmt: skip

@@ -9,6 +9,7 @@ interrupted save never leaves a half checkpoint that resume would pick.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -18,6 +19,8 @@ import torch
 from torch import nn
 
 from daguerre.weights.checkpoint import ModelConfig, load_state_into, save_state_dict, unwrap
+
+log = logging.getLogger(__name__)
 
 
 def checkpoint_dirs(run_dir: Path) -> list[Path]:
@@ -60,3 +63,23 @@ def load_checkpoint(folder: Path, nets: dict[str, nn.Module]) -> dict[str, Any]:
     for name, net in nets.items():
         load_state_into(unwrap(net), folder / f"{name}.safetensors")
     return torch.load(folder / "trainer_state.pt", map_location="cpu", weights_only=True)
+
+
+def init_weights(net: nn.Module, name_or_dir: str, new_layers: tuple[str, ...] = ()) -> None:
+    """Fine-tune: load a saved model's weights into ``net`` strictly (before its EMA is made).
+
+    Args:
+        net: the freshly built network.
+        name_or_dir: a model folder or a shipped model's name.
+        new_layers: name prefixes of layers ``net`` has and the saved weights lack (e.g. new
+            zero-initialised blocks); they keep their init, everything else must match.
+
+    Raises:
+        CheckpointMismatchError: missing, unexpected or wrong-shape keys (listed).
+    """
+    from daguerre.weights import model_dir
+
+    path = model_dir(name_or_dir) / "model.safetensors"
+    load_state_into(net, path, new_prefixes=tuple(new_layers))
+    log.info("%s initialised from %s%s", type(net).__name__, path,
+             f" (new layers: {new_layers})" if new_layers else "")  # fmt: skip

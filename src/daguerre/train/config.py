@@ -1,9 +1,27 @@
-"""Typed, frozen training configs (loaded strictly by :mod:`daguerre.config`)."""
+"""Typed, frozen training configs (loaded strictly by :mod:`daguerre.config`).
+
+:class:`RunConfig` holds what every run shares (seed, threads, precision, EMA, logging and
+checkpoints); each model kind's config derives from it and adds its own sections, so the YAML
+keys of ``configs/train/*.yaml`` stay where they are. :class:`TrainConfig` is the restorer's.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The run options every model kind shares, read by :class:`~daguerre.train.trainer.Trainer`."""
+
+    seed: int = 0  # weight init; datasets derive their own seeds from it
+    threads: int = 0  # 0: leave torch's default
+    amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on a CPU with native bf16, else off
+    ema_decay: float = 0.999  # half-life of about 693 steps; 0 keeps the average at the model
+    log_every: int = 50  # steps between logged scalars (TensorBoard, metrics.jsonl, W&B)
+    checkpoint_minutes: float = 5.0  # a checkpoint at least this often, and one at the end
+    keep_checkpoints: int = 2  # the newest ones stay, older ones are deleted
 
 
 def _unet_defaults() -> dict[str, Any]:
@@ -88,10 +106,9 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(RunConfig):
     """Everything a restoration (pix2pix-style) training run needs."""
 
-    seed: int = 0
     generator: NetConfig = field(default_factory=NetConfig)
     discriminator: NetConfig = field(
         default_factory=lambda: NetConfig(arch="multiscale", kwargs=_disc_defaults())
@@ -99,13 +116,7 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
-    ema_decay: float = 0.999  # half-life of about 693 steps
-    threads: int = 0  # 0: leave torch's default
-    log_every: int = 50
     val_every: int = 1000
-    checkpoint_minutes: float = 5.0
-    keep_checkpoints: int = 2
-    amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on a CPU with native bf16, else off
     backbone: str = ""  # path to MobileNetV2 weights; "" = search the usual places
     init: str = ""  # start the generator (and its EMA) from a model folder or shipped name
     # layers the init weights may lack (added to the trained network, e.g. ["refine."] for

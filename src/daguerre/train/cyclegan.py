@@ -15,57 +15,33 @@ A domain may be a single painting: :class:`~daguerre.train.data.UnpairedImages` 
 multi-scale crops from it. Resume is exact: samples depend only on the step number, and the
 history pools travel with their generator's state in ``trainer_state.pt``.
 
-The config, the wrapped modules and the loss task live in :mod:`daguerre.train.cyclegan_task`
-and are re-exported here.
+The config, the wrapped modules and the losses live in :mod:`daguerre.train.cyclegan_task`;
+the loop is :class:`~daguerre.train.trainer.Trainer`'s.
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset
 
-from daguerre.config import dump_config
-from daguerre.infer.device import channels_last
 from daguerre.nn.factory import build_discriminator, build_generator
-from daguerre.train import checkpoints, loop
 from daguerre.train.cyclegan_task import (
     Batch,
-    CycleDataConfig,
     CycleDiscriminators,
     CycleGANConfig,
-    CycleGANTask,
     CycleGenerators,
-    CycleLossConfig,
-    Losses,
-    Outputs,
-    StyleDiscConfig,
-    StyleNetConfig,
-    StyleOptimConfig,
-    mean_feature_matching,
+    CycleLosses,
 )
-from daguerre.train.data import UnpairedImages, sample_seed
-from daguerre.train.distributed import barrier, init_distributed
-from daguerre.train.ema import EMA
+from daguerre.train.data import UnpairedImages, require_inputs, sample_crops, sample_seed
 from daguerre.train.image_pool import ImagePool
-from daguerre.train.schedule import linear_decay
-from daguerre.train.tblog import RunLogger
-from daguerre.weights.checkpoint import ModelConfig, save_model
-
-__all__ = [
-    "Batch", "CycleDataConfig", "CycleDiscriminators", "CycleGANConfig", "CycleGANTask",
-    "CycleGANTrainer", "CycleGenerators", "CycleLossConfig", "Losses", "Outputs",
-    "StyleDiscConfig", "StyleNetConfig", "StyleOptimConfig", "UnpairedDomains", "make_domains",
-    "mean_feature_matching", "train_style",
-]  # fmt: skip
-
-log = logging.getLogger(__name__)
+from daguerre.train.run import Run
+from daguerre.train.trainer import Schedule, Task, Validation
+from daguerre.train.validation import write_grid
+from daguerre.weights.checkpoint import ModelConfig
 
 # --- data ---------------------------------------------------------------------------------
 
@@ -73,15 +49,17 @@ log = logging.getLogger(__name__)
 class UnpairedDomains(Dataset[Batch]):
     """Sample ``n`` = (crop ``n`` of domain A, crop ``n`` of domain B); both seeded by ``n``."""
 
-    def __init__(self, a: UnpairedImages, b: UnpairedImages) -> None:
-        self.a, self.b = a, b
+    def __init__(
+        self, a: UnpairedImages, b: UnpairedImages, *, keys: tuple[str, str] = ("a", "b")
+    ) -> None:
+        self.a, self.b, self.keys = a, b, keys
 
     def __len__(self) -> int:
         return min(len(self.a), len(self.b))
 
     def __getitem__(self, index: int) -> Batch:
-        """``{"a": (3,S,S), "b": (3,S,S)}`` float32 [0,1]."""
-        return {"a": self.a[index]["image"], "b": self.b[index]["image"]}
+        """``{"a": (3,S,S), "b": (3,S,S)}`` float32 [0,1] (under ``keys``)."""
+        return dict(zip(self.keys, (self.a[index]["image"], self.b[index]["image"]), strict=True))
 
 
 def make_domains(cfg: CycleGANConfig, *, crop: int | None = None, length: int = 10**12) -> Any:
@@ -101,66 +79,66 @@ def make_domains(cfg: CycleGANConfig, *, crop: int | None = None, length: int = 
     return UnpairedDomains(domain(data.a, 1), domain(data.b, 2))
 
 
-# --- trainer ------------------------------------------------------------------------------
+# --- the task -----------------------------------------------------------------------------
 
 
-class CycleGANTrainer:
-    """Trains both generators and both discriminators; same qualities as the restore trainer.
+class CycleGANTask(Task[Batch]):
+    """Trains both generators (optimiser ``g``) and both discriminators (``d``).
 
-    Args:
-        cfg: the resolved config (stored in the run folder).
-        run_dir: ``config.resolved.yaml``, ``tb/``, ``metrics.jsonl``, ``checkpoints/``,
-            ``samples/`` and ``style/`` (the EMA A->B generator as a model folder for
-            ``daguerre stylize --style RUN/style``).
-        device: torch device; under torchrun each rank gets its own.
-        resume: continue from the newest checkpoint in ``run_dir`` if there is one.
+    Checkpoints hold ``model``/``ema`` (A->B, so ``weights promote`` ships the style),
+    ``model_ba``/``ema_ba``, ``disc_a`` and ``disc_b``; with each one the EMA generators are
+    written as model folders: ``RUN/style`` (for ``daguerre stylize --style RUN/style``) and
+    ``RUN/reverse``. The history pools and their generator travel in ``trainer_state.pt``.
     """
 
-    def __init__(
-        self, cfg: CycleGANConfig, run_dir: Path, *, device: torch.device, resume: bool = False
-    ) -> None:
-        self.cfg, self.run_dir = cfg, Path(run_dir)
-        self.dist = init_distributed(device)
-        self.device = self.dist.device
-        with torch.random.fork_rng(devices=[]):  # weight init only; global RNG left untouched
-            torch.manual_seed(cfg.seed)
-            build_g = lambda: build_generator(cfg.generator.arch, dict(cfg.generator.kwargs))  # noqa: E731
-            build_d = lambda: build_discriminator(  # noqa: E731
-                cfg.discriminator.arch, dict(cfg.discriminator.kwargs)
-            )
-            self.gens = CycleGenerators(build_g(), build_g()).to(self.device)
-            self.discs = CycleDiscriminators(build_d(), build_d()).to(self.device)
-        self.ema_ab = EMA(self.gens.g_ab, decay=cfg.ema_decay)
-        self.ema_ba = EMA(self.gens.g_ba, decay=cfg.ema_decay)
-        o = cfg.optim
-        self.opt_g = torch.optim.Adam(self.gens.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2))
-        self.opt_d = torch.optim.Adam(self.discs.parameters(), lr=o.lr_d, betas=(o.beta1, o.beta2))
-        self.amp, scale = loop.mixed_precision(self.device, cfg.amp)
-        self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=scale)
-        self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=scale)
+    config = CycleGANConfig
+    headline = ("g", "cyc_a", "cyc_b")
+
+    @classmethod
+    def validation_data(cls, cfg: CycleGANConfig, run_dir: Path) -> Batch | None:
+        """Fixed ``{"a": (N,3,s,s), "b": (N,3,s,s)}`` crops for the sample grids (None: off)."""
+        return sample_crops(make_domains, cfg)
+
+    @classmethod
+    def training_data(cls, cfg: CycleGANConfig, run_dir: Path) -> Any:
+        """The training crops of both domains.
+
+        Raises:
+            ConfigError: a domain is not set.
+        """
+        require_inputs(cfg.data, a="--a", b="--b")
+        return make_domains(cfg)
+
+    def __init__(self, cfg: CycleGANConfig, run: Run) -> None:
+        self.cfg, self.run = cfg, run
+        o, self.schedule = cfg.optim, Schedule.of(cfg, cfg.sample_every)
+        gen, disc = cfg.generator, cfg.discriminator
+        build_g = lambda: build_generator(gen.arch, dict(gen.kwargs))  # noqa: E731
+        build_d = lambda: build_discriminator(disc.arch, dict(disc.kwargs))  # noqa: E731
+        self.gens = CycleGenerators(build_g(), build_g()).to(run.device)
+        self.discs = CycleDiscriminators(build_d(), build_d()).to(run.device)
+        self.ema_ab = run.ema("ema", self.gens.g_ab)
+        self.ema_ba = run.ema("ema_ba", self.gens.g_ba)
+        self.model = self.ema_ab.shadow  # the style that ships
+        self.nets = {"model": self.gens.g_ab, "model_ba": self.gens.g_ba,
+                     "disc_a": self.discs.d_a, "disc_b": self.discs.d_b}  # fmt: skip
+        betas = (o.beta1, o.beta2)
+        run.adam("g", self.gens.parameters(), lr=o.lr_g, betas=betas, clip=o.grad_clip)
+        run.adam("d", self.discs.parameters(), lr=o.lr_d, betas=betas, clip=o.grad_clip)
         self.pool_a, self.pool_b = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
-        self.pool_gen = torch.Generator().manual_seed(sample_seed(cfg.seed, self.dist.rank, 50))
-        self.step = 0
-        if resume:
-            self._resume()
-        self.g_train: nn.Module = self.gens
-        self.d_train: nn.Module = self.discs
-        if self.dist.world > 1:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.g_train = DistributedDataParallel(self.gens, device_ids=ids)
-            self.d_train = DistributedDataParallel(self.discs, device_ids=ids)
-        self.task = CycleGANTask(self.g_train, self.d_train, cfg.loss, self._backbone())
-        self.logger = RunLogger(self.run_dir, enabled=self.dist.is_main)
+        self.pool_gen = torch.Generator().manual_seed(sample_seed(cfg.seed, run.dist.rank, 50))
+        self.losses = CycleLosses(run.ddp(self.gens), run.ddp(self.discs), cfg.loss,
+                                  self._backbone())  # fmt: skip
 
     def _backbone(self) -> nn.Module | None:
         if self.cfg.loss.content <= 0 and self.cfg.loss.style <= 0:
             return None
         from daguerre.weights.backbone import load_backbone
 
-        return load_backbone(self.cfg.backbone or None, device=self.device)
+        return load_backbone(self.cfg.backbone or None, device=self.run.device)
 
     def model_config(self) -> ModelConfig:
-        """``config.json`` of the A->B generator (the style that ships)."""
+        """``config.json`` of the A->B generator."""
         data = self.cfg.data
         extra = {"mode": "cyclegan", "a": list(data.a), "b": list(data.b), "crop": data.crop}
         return self._generator_config(self.gens.g_ab, "style", extra)
@@ -184,158 +162,54 @@ class CycleGANTrainer:
             extra=extra,
         )
 
-    def _nets(self) -> dict[str, nn.Module]:
-        return {
-            "model": self.gens.g_ab,  # model/ema = A->B, so `weights promote` ships the style
-            "ema": self.ema_ab.shadow,
-            "model_ba": self.gens.g_ba,
-            "ema_ba": self.ema_ba.shadow,
-            "disc_a": self.discs.d_a,
-            "disc_b": self.discs.d_b,
-        }
+    def exports(self) -> dict[str, tuple[nn.Module, ModelConfig]]:
+        """``RUN/style`` (A->B) and ``RUN/reverse`` (B->A), both EMA."""
+        return {"style": (self.ema_ab.shadow, self.model_config()),
+                "reverse": (self.ema_ba.shadow, self.reverse_config())}  # fmt: skip
 
-    def _resume(self) -> None:
-        found = checkpoints.checkpoint_dirs(self.run_dir)
-        if not found:
-            log.info("no checkpoint in %s; starting from scratch", self.run_dir)
-            return
-        state = checkpoints.load_checkpoint(found[-1], self._nets())
-        for name in ("opt_g", "opt_d", "scaler_g", "scaler_d"):
-            getattr(self, name).load_state_dict(state[name])
-        self.pool_a.load_state_dict(state["pool_a"], self.device)
-        self.pool_b.load_state_dict(state["pool_b"], self.device)
+    def state_dict(self) -> dict[str, Any]:
+        """The history pools and the generator that draws from them."""
+        return {"pool_a": self.pool_a.state_dict(), "pool_b": self.pool_b.state_dict(),
+                "pool_gen": self.pool_gen.get_state()}  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the pools and their generator."""
+        self.pool_a.load_state_dict(state["pool_a"], self.run.device)
+        self.pool_b.load_state_dict(state["pool_b"], self.run.device)
         self.pool_gen.set_state(state["pool_gen"])
-        self.step = int(state["step"])
-        log.info("resumed from %s at step %d", found[-1], self.step)
-
-    def _save(self) -> None:
-        if not self.dist.is_main:
-            return
-        state = {name: getattr(self, name).state_dict() for name in ("opt_g", "opt_d")}
-        state |= {name: getattr(self, name).state_dict() for name in ("scaler_g", "scaler_d")}
-        state |= {"pool_a": self.pool_a.state_dict(), "pool_b": self.pool_b.state_dict()}
-        state |= {"pool_gen": self.pool_gen.get_state(), "step": self.step}
-        path = checkpoints.save_checkpoint(
-            self.run_dir, self.step, self._nets(), self.model_config(), state,
-            keep=self.cfg.keep_checkpoints,
-        )  # fmt: skip
-        save_model(self.run_dir / "style", self.ema_ab.shadow, self.model_config())
-        save_model(self.run_dir / "reverse", self.ema_ba.shadow, self.reverse_config())
-        log.info("saved %s", path)
-
-    # --- the loop ----------------------------------------------------------------------------
 
     def train_step(self, batch: Batch) -> dict[str, float]:
         """Generators forward, one D step on pooled fakes, one G step; returns the scalars."""
-        batch = {k: channels_last(v.to(self.device, non_blocking=True)) for k, v in batch.items()}
-        mult = linear_decay(self.step, self.cfg.optim.steps, self.cfg.optim.decay_start)
-        for opt, lr in ((self.opt_g, self.cfg.optim.lr_g), (self.opt_d, self.cfg.optim.lr_d)):
-            for group in opt.param_groups:
-                group["lr"] = lr * mult
-        adversarial_on, clip = self.cfg.loss.adversarial > 0, self.cfg.optim.grad_clip
-        with torch.autocast(self.device.type, enabled=self.amp):
-            out = self.task.generate(batch)
+        run, adversarial_on = self.run, self.cfg.loss.adversarial > 0
+        with run.autocast():
+            out = self.losses.generate(batch)
         logs: dict[str, float] = {}
         if adversarial_on:
             # D step: d_a tells real A from (a history of) generated A; d_b likewise for B
             self.discs.requires_grad_(True)
             fake_a = self.pool_a.query(out["fake_a"], self.pool_gen)
             fake_b = self.pool_b.query(out["fake_b"], self.pool_gen)
-            with torch.autocast(self.device.type, enabled=self.amp):
-                d_terms = self.task.d_losses(batch, fake_a, fake_b)
-                d_total = d_terms["d_a"] + d_terms["d_b"]
-            params = list(self.discs.parameters())
-            logs["d_grad"] = loop.optimizer_step(d_total, self.opt_d, params, self.scaler_d, clip)
+            with run.autocast():
+                d_terms = self.losses.d_losses(batch, fake_a, fake_b)
+            logs["d_grad"] = run.backward("d", d_terms["d_a"] + d_terms["d_b"])
             logs.update({k: float(v.detach()) for k, v in d_terms.items()})
         # G step: D is frozen so its weights get no gradient from the generators' objective
         self.discs.requires_grad_(False)
-        with torch.autocast(self.device.type, enabled=self.amp):
-            terms = self.task.g_losses(batch, out, adversarial_on=adversarial_on)
+        with run.autocast():
+            terms = self.losses.g_losses(batch, out, adversarial_on=adversarial_on)
             g_total = torch.stack(list(terms.values())).sum()
-        params = list(self.gens.parameters())
-        logs["g_grad"] = loop.optimizer_step(g_total, self.opt_g, params, self.scaler_g, clip)
-        self.ema_ab.update(self.gens.g_ab)
-        self.ema_ba.update(self.gens.g_ba)
+        logs["g_grad"] = run.backward("g", g_total)
         logs.update({k: float(v.detach()) for k, v in terms.items()})
-        logs["g"] = float(g_total.detach())
-        return logs
-
-    def fit(self, dataset: Dataset[Batch], samples: Batch | None = None) -> None:
-        """Train until ``cfg.optim.steps``; checkpoints every few minutes and at the end.
-
-        Args:
-            dataset: items ``{"a": (3,S,S), "b": (3,S,S)}``; item ``n`` is used at step
-                ``n // batch`` (see :class:`~daguerre.train.loop.StepSampler`).
-            samples: fixed ``{"a": (N,3,s,s), "b": (N,3,s,s)}`` for the sample grids.
-        """
-        cfg = self.cfg
-        if self.dist.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            dump_config(cfg, self.run_dir / "config.resolved.yaml")
-        stream = loop.make_stream(
-            dataset, start_step=self.step, total_steps=cfg.optim.steps, batch=cfg.data.batch,
-            rank=self.dist.rank, world=self.dist.world, workers=cfg.data.workers,
-        )  # fmt: skip
-        progress = loop.Progress(start=self.step, total=cfg.optim.steps, enabled=self.dist.is_main)
-        last_save = time.monotonic()
-        self.gens.train()
-        self.discs.train()
-        for batch in stream:
-            logs = self.train_step(batch)
-            self.step += 1
-            info = f"g {logs['g']:.3f} cyc {logs['cyc_a'] + logs['cyc_b']:.3f}"
-            progress.update(self.step, info, force=self.step % cfg.log_every == 0)
-            if self.step % cfg.log_every == 0:
-                self.logger.scalars(self.step, logs)
-            if samples is not None and self.step % cfg.sample_every == 0:
-                self.write_samples(samples)
-            if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
-                self._save()
-                last_save = time.monotonic()
-            if self.dist.world > 1 and self.step % 1000 == 0:
-                barrier(self.dist)
-        progress.close()
-        if samples is not None and self.step % cfg.sample_every != 0:
-            self.write_samples(samples)
-        self._save()
-        self.logger.close()
+        return {**logs, "g": float(g_total.detach())}
 
     @torch.no_grad()
-    def write_samples(self, samples: Batch) -> None:
-        """Rows ``a | g_ab(a) | g_ba(g_ab(a))`` then ``b | g_ba(b) | g_ab(g_ba(b))``, EMA nets."""
-        if not self.dist.is_main:
-            return
-        from daguerre.io.image import write_image
-
+    def validate(self, val: Batch) -> Validation:
+        """Sample grid: rows ``a | g_ab(a) | g_ba(g_ab(a))``, ``b | g_ba(b) | g_ab(g_ba(b))``."""
         g_ab, g_ba = self.ema_ab.shadow, self.ema_ba.shadow
         rows = []
-        for src, fwd, back in ((samples["a"], g_ab, g_ba), (samples["b"], g_ba, g_ab)):
-            x = src.to(self.device)
+        for src, fwd, back in ((val["a"], g_ab, g_ba), (val["b"], g_ba, g_ab)):
+            x = src.to(self.run.device)
             fake = fwd(x)
             rows += [torch.cat(t, dim=2) for t in zip(x, fake, back(fake), strict=True)]
-        grid = torch.cat(rows, dim=1).float().cpu()
-        path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_image(path, grid)
-        self.logger.image(self.step, "samples", grid)
-
-
-def train_style(
-    cfg: CycleGANConfig, run_dir: Path, *, device: str = "auto", resume: bool = False
-) -> Path:
-    """Train (or resume) a CycleGAN style from ``cfg.data.a`` to ``cfg.data.b``; the run folder."""
-    from daguerre.errors import ConfigError
-    from daguerre.infer.device import resolve_device, set_threads
-
-    if cfg.threads > 0:
-        set_threads(cfg.threads)
-    if not cfg.data.a or not cfg.data.b:
-        raise ConfigError("data.a and data.b must both be set: pass --a and --b")
-    trainer = CycleGANTrainer(cfg, run_dir, device=resolve_device(device), resume=resume)
-    samples = None
-    if trainer.dist.is_main and cfg.data.sample_images > 0:
-        fixed = make_domains(cfg, crop=cfg.data.sample_crop, length=cfg.data.sample_images)
-        items = [fixed[i] for i in range(len(fixed))]
-        samples = {k: torch.stack([item[k] for item in items]) for k in ("a", "b")}
-    trainer.fit(make_domains(cfg), samples)
-    return Path(run_dir)
+        write_grid(self.run, torch.cat(rows, dim=1).float().cpu())
+        return Validation()

@@ -1,8 +1,8 @@
-"""CycleGAN config, the wrapped generator/discriminator pairs and the loss task.
+"""CycleGAN config, the wrapped generator/discriminator pairs and the losses.
 
-The objective is spelled out in :mod:`daguerre.train.cyclegan`, which holds the trainer and
-re-exports everything here. Each generator pair and each discriminator pair is one
-``nn.Module``, so under DDP every wrapped module runs exactly one forward per backward.
+The objective is spelled out in :mod:`daguerre.train.cyclegan`, which holds the task. Each
+generator pair and each discriminator pair is one ``nn.Module``, so under DDP every wrapped
+module runs exactly one forward per backward.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from torch import nn
 
 from daguerre.losses import adversarial, pixel
 from daguerre.losses.perceptual import gram, perceptual_loss
-from daguerre.train.config import OptimConfig
+from daguerre.train.config import OptimConfig, RunConfig
 from daguerre.weights.checkpoint import unwrap
 
 Batch = dict[str, torch.Tensor]
@@ -89,27 +89,20 @@ class StyleOptimConfig(OptimConfig):
 
 
 @dataclass(frozen=True)
-class CycleGANConfig:
+class CycleGANConfig(RunConfig):
     """Everything a style (CycleGAN) run needs; stored in the run folder as YAML."""
 
-    seed: int = 0
     generator: StyleNetConfig = field(default_factory=StyleNetConfig)
     discriminator: StyleDiscConfig = field(default_factory=StyleDiscConfig)
     loss: CycleLossConfig = field(default_factory=CycleLossConfig)
     data: CycleDataConfig = field(default_factory=CycleDataConfig)
     optim: StyleOptimConfig = field(default_factory=StyleOptimConfig)
     pool_size: int = 50
-    ema_decay: float = 0.999  # half-life of about 693 steps
-    threads: int = 0  # 0: leave torch's default
-    log_every: int = 50
-    sample_every: int = 500
-    checkpoint_minutes: float = 5.0
-    keep_checkpoints: int = 2
-    amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on a CPU with AMX, else off
+    sample_every: int = 500  # steps between sample grids (the style's validation)
     backbone: str = ""  # MobileNetV2 weights for content/style terms; "" = search
 
 
-# --- modules and task ---------------------------------------------------------------------
+# --- modules and losses ---------------------------------------------------------------------
 
 
 class CycleGenerators(nn.Module):
@@ -163,8 +156,8 @@ def mean_feature_matching(real: list[list[torch.Tensor]], fake: list[list[torch.
     return torch.stack(terms).mean()
 
 
-class CycleGANTask:
-    """Named CycleGAN losses; the trainer owns optimisers, pools and the loop.
+class CycleLosses:
+    """Named CycleGAN losses; the task owns optimisers and pools, the trainer the loop.
 
     Args:
         generators: a (possibly DDP-wrapped) :class:`CycleGenerators`.

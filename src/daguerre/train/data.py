@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from torch.utils.data import Dataset
 from daguerre.degrade.base import Degradation
 from daguerre.degrade.chain import apply_to_target, describe, run
 from daguerre.degrade.presets import build_preset
-from daguerre.errors import ImageReadError
+from daguerre.errors import ConfigError, ImageReadError
 from daguerre.io.discover import collect_inputs
 from daguerre.io.image import read_image
 from daguerre.train.mask_noise import noisy_mask
@@ -161,7 +161,36 @@ class _ImageStore:
 # --- datasets -----------------------------------------------------------------------------
 
 
-class SyntheticPairs(Dataset[dict[str, Any]]):
+class _PhotoSamples(Dataset[dict[str, Any]]):
+    """Seeded samples cut from photos; sample ``index`` depends only on ``(seed, epoch, index)``."""
+
+    def __init__(
+        self, root: Path | str | Sequence[Path | str], *, crop: int = 128,
+        scale_range: tuple[float, float] = (0.5, 1.0), seed: int = 0, length: int | None = None,
+        cache_images: bool = True, max_side: int = 1024,
+    ) -> None:  # fmt: skip
+        assert crop > 0 and 0 < scale_range[0] <= scale_range[1], "need crop > 0, scales > 0"
+        self.images = _ImageStore(root, max_side=max_side, cache=cache_images)  # type: ignore[arg-type]
+        self.crop, self.scale_range, self.seed = crop, scale_range, seed
+        self.length = len(self.images) if length is None else length
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw a fresh set of samples (call before each epoch, like ``DistributedSampler``)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.length
+
+    def _draw(self, index: int) -> tuple[torch.Generator, Tensor]:
+        """Sample ``index``'s generator and photo ``(3,H,W)``."""
+        if not 0 <= index < self.length:
+            raise IndexError(f"index {index} out of range for {self.length} samples")
+        gen = torch.Generator("cpu").manual_seed(sample_seed(self.seed, self.epoch, index))
+        return gen, self.images.get(index % len(self.images))
+
+
+class SyntheticPairs(_PhotoSamples):
     """Clean photos paired with synthetically aged copies, made on the fly.
 
     Per sample: random downscale and crop of a clean photo, a random flip/rotation, then the
@@ -215,31 +244,18 @@ class SyntheticPairs(Dataset[dict[str, Any]]):
         mask_dropout: float | None = None,
         mask_noise: float = 0.0,
     ) -> None:
-        assert crop > 0 and 0 < scale_range[0] <= scale_range[1], "need crop > 0, scales > 0"
-        self.images = _ImageStore(root, max_side=max_side, cache=cache_images)  # type: ignore[arg-type]
+        super().__init__(root, crop=crop, scale_range=scale_range, seed=seed, length=length,
+                         cache_images=cache_images, max_side=max_side)  # fmt: skip
         self.op = build_preset(preset) if isinstance(preset, str) else preset
-        self.crop = crop
-        self.scale_range = scale_range
-        self.seed = seed
-        self.length = len(self.images) if length is None else length
-        self.return_params = return_params
-        self.mask_dropout = mask_dropout
-        self.mask_noise = mask_noise
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Draw a fresh set of samples (call before each epoch, like ``DistributedSampler``)."""
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.length
+        self.return_params, self.mask_dropout, self.mask_noise = (
+            return_params,
+            mask_dropout,
+            mask_noise,
+        )
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         """Return ``degraded``/``clean`` ``(3,S,S)``, ``mask`` ``(1,S,S)`` float32 [0,1], index."""
-        if not 0 <= index < self.length:
-            raise IndexError(f"index {index} out of range for {self.length} samples")
-        gen = torch.Generator("cpu").manual_seed(sample_seed(self.seed, self.epoch, index))
-        photo = self.images.get(index % len(self.images))
+        gen, photo = self._draw(index)
         clean = random_flip_rotate(random_crop(photo, self.crop, self.scale_range, gen), gen)
         result = run(self.op, clean[None], gen)
         target = apply_to_target(self.op, clean[None], result.params)[0]
@@ -260,7 +276,7 @@ class SyntheticPairs(Dataset[dict[str, Any]]):
         return item
 
 
-class UnpairedImages(Dataset[dict[str, Tensor]]):
+class UnpairedImages(_PhotoSamples):
     """Random multi-scale crops with flips from a folder, or even a single image (a painting).
 
     Args:
@@ -286,39 +302,49 @@ class UnpairedImages(Dataset[dict[str, Tensor]]):
         (10, (3, 32, 32))
     """
 
-    def __init__(
-        self,
-        root: Path | str | Sequence[Path | str],
-        *,
-        crop: int = 128,
-        scale_range: tuple[float, float] = (0.5, 1.0),
-        seed: int = 0,
-        length: int | None = None,
-        cache_images: bool = True,
-        max_side: int = 1024,
-    ) -> None:
-        assert crop > 0 and 0 < scale_range[0] <= scale_range[1], "need crop > 0, scales > 0"
-        self.images = _ImageStore(root, max_side=max_side, cache=cache_images)  # type: ignore[arg-type]
-        self.crop = crop
-        self.scale_range = scale_range
-        self.seed = seed
-        self.length = len(self.images) if length is None else length
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Draw a fresh set of crops."""
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.length
-
     def __getitem__(self, index: int) -> dict[str, Tensor]:
         """Return ``{"image": (3,S,S) float32 [0,1]}``."""
-        if not 0 <= index < self.length:
-            raise IndexError(f"index {index} out of range for {self.length} samples")
-        gen = torch.Generator("cpu").manual_seed(sample_seed(self.seed, self.epoch, index))
-        photo = self.images.get(index % len(self.images))
+        gen, photo = self._draw(index)
         crop = random_crop(photo, self.crop, self.scale_range, gen)
         if bool(torch.rand((), generator=gen) < 0.5):
             crop = crop.flip(-1)
         return {"image": crop.contiguous()}
+
+
+def stack_samples(dataset: Any) -> dict[str, Tensor]:
+    """Every item of a small dataset (``len`` and ``[i]``) stacked: ``{key: (N,...)}``.
+
+    Only tensor entries are kept.
+
+    Example:
+        >>> stack_samples([{"x": torch.zeros(2), "name": "a"}, {"x": torch.ones(2)}])["x"].shape
+        torch.Size([2, 2])
+    """
+    items = [dataset[i] for i in range(len(dataset))]
+    keys = [k for k, v in items[0].items() if torch.is_tensor(v)]
+    return {k: torch.stack([item[k] for item in items]) for k in keys}
+
+
+def sample_crops(make: Callable[..., Any], cfg: Any) -> dict[str, Tensor] | None:
+    """Fixed crops for sample grids, stacked; None when ``cfg.data.sample_images`` is 0.
+
+    ``make(cfg, crop=..., length=...)`` gets ``cfg.data.sample_crop`` and ``sample_images``.
+    """
+    if cfg.data.sample_images <= 0:
+        return None
+    return stack_samples(make(cfg, crop=cfg.data.sample_crop, length=cfg.data.sample_images))
+
+
+def require_inputs(data: Any, **flags: str) -> None:
+    """Check that every ``data.KEY`` names inputs; ``flags`` maps each key to its CLI option.
+
+    Raises:
+        ConfigError: e.g. ``data.a and data.b must be set: pass --a and --b``.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> require_inputs(SimpleNamespace(train=("photos",)), train="--data")
+    """
+    if not all(getattr(data, key) for key in flags):
+        keys = " and ".join(f"data.{key}" for key in flags)
+        raise ConfigError(f"{keys} must be set: pass {' and '.join(flags.values())}")

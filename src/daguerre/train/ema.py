@@ -26,5 +26,5 @@ class EMA:
         """Blend ``model``'s parameters into the shadow; buffers are copied."""
         for s, p in zip(self.shadow.parameters(), model.parameters(), strict=True):
             s.lerp_(p.detach(), 1.0 - self.decay)
-        for s, b in zip(self.shadow.buffers(), model.buffers(), strict=True):
-            s.copy_(b)
+        for kept, b in zip(self.shadow.buffers(), model.buffers(), strict=True):
+            kept.copy_(b)

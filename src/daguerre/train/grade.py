@@ -11,11 +11,13 @@ invented, a black point it left lifted). It is trained for one frozen restoratio
    ``h(d_r)^2``, ``h(d_x)^2`` and ``h(d_r) h(d_x)`` (``hf``), so that the high-frequency MSE
    of any blend ``input + alpha (restored - input)`` is known exactly. Samples are cached in
    the run folder.
-2. Training: the loss is minus the mean over images of the estimated full-size PSNR, thumbnail
-   MSE of the graded blend plus the blend's high-frequency MSE (what ``daguerre eval``
-   averages). AdamW, linear decay, flips of the thumbnails.
+2. Training (:class:`GradeTask` in the one loop, :class:`~daguerre.train.trainer.Trainer`):
+   the loss is minus the mean over images of the estimated full-size PSNR, thumbnail MSE of
+   the graded blend plus the blend's high-frequency MSE (what ``daguerre eval`` averages).
+   AdamW, linear decay, flips of the thumbnails.
 
-The result, ``RUN/best`` (kind ``grade``), is used by the restorer whose ``config.json`` names it
+The result, ``RUN/best`` (kind ``grade``; the identity grade if no grade beat none at all),
+is used by the restorer whose ``config.json`` names it
 in ``extra.grade`` (see :mod:`daguerre.pipelines.restore`). The network is tiny (~0.2 M
 parameters, runs on 96 px thumbnails), so training is single-process.
 
@@ -29,14 +31,13 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
-from daguerre.config import dump_config, to_dict
+from daguerre.config import to_dict
 from daguerre.nn.grade import (
     GradeNet,
     blend_alpha,
@@ -45,12 +46,14 @@ from daguerre.nn.grade import (
     grade_pixels,
     thumbnail,
 )
-from daguerre.train.config import AdamWConfig
-from daguerre.weights.checkpoint import ModelConfig, save_model
+from daguerre.train.config import AdamWConfig, RunConfig
+from daguerre.train.run import Run
+from daguerre.train.samples import Samples, SmallNetTask, readable_photos, stack_items
+from daguerre.train.trainer import Validation
+from daguerre.weights.checkpoint import ModelConfig
 
 log = logging.getLogger(__name__)
 
-Samples = dict[str, torch.Tensor]
 TRAIN_FLOOR = 1e-5  # MSE added in the training loss: 50 dB, far above any restoration
 
 
@@ -77,15 +80,16 @@ class GradeDataConfig:
 
 
 @dataclass(frozen=True)
-class GradeTrainConfig:
+class GradeTrainConfig(RunConfig):
     """A whole grade run (``configs/train/grade.yaml``)."""
 
-    seed: int = 0
     restore_model: str = "restore"
     net: GradeNetConfig = field(default_factory=GradeNetConfig)
     data: GradeDataConfig = field(default_factory=GradeDataConfig)
     optim: AdamWConfig = field(default_factory=AdamWConfig)
     threads: int = 1
+    amp: bool = False  # the loss takes logs of small MSEs: float32 throughout
+    ema_decay: float = 0.0  # a tiny net trained in minutes: no averaging
     log_every: int = 100
     val_every: int = 500
 
@@ -132,54 +136,21 @@ def build_samples(
         ImageReadError: no readable photo at all.
     """
     from daguerre.degrade.presets import build_preset
-    from daguerre.errors import ImageReadError
-    from daguerre.io.discover import collect_inputs
-    from daguerre.io.image import read_image
-    from daguerre.metrics.evaluate import fit_max_side
     from daguerre.train.data import sample_seed
 
-    paths, problems = collect_inputs([Path(f) for f in folders], recursive=True)
-    for path, reason in problems:
-        log.warning("skipping %s: %s", path, reason)
     op = build_preset(cfg.data.preset)
     items: list[Samples] = []
-    start = time.monotonic()
-    for index, path in enumerate(paths):
-        try:
-            clean = fit_max_side(read_image(path).rgb, cfg.data.max_side)
-        except ImageReadError as err:
-            log.warning("skipping %s: %s", path, err.reason)
-            continue
+    for index, clean in readable_photos(folders, cfg.data.max_side):
         for k in range(per_image):
             gen = torch.Generator("cpu").manual_seed(sample_seed(cfg.seed, salt, index, k))
             items.append(make_sample(clean, op, gen, cfg.restore_model, cfg.net.thumb))
-        if (index + 1) % 50 == 0:
-            log.info(
-                "samples: %d/%d photos, %.0f s", index + 1, len(paths), time.monotonic() - start
-            )
-    if not items:
-        where = Path(folders[0]) if folders else Path()
-        raise ImageReadError(where, "no readable photo for grade samples")
-    return {key: torch.stack([item[key] for item in items]) for key in items[0]}
-
-
-def cached_samples(run_dir: Path, name: str, folders: tuple[str, ...], cfg: GradeTrainConfig,
-                   per_image: int, salt: int) -> Samples:  # fmt: skip
-    """:func:`build_samples`, cached as ``RUN/samples-NAME.pt`` (redone if the recipe changed)."""
-    from daguerre.train.cache import cached
-
-    recipe = {
-        "folders": list(folders), "per_image": per_image, "salt": salt, "seed": cfg.seed,
-        "data": to_dict(cfg.data), "thumb": cfg.net.thumb, "model": cfg.restore_model,
-    }  # fmt: skip
-    path = run_dir / f"samples-{name}.pt"
-    return cached(path, recipe, lambda: build_samples(folders, cfg, per_image, salt))
+    return stack_items(items, folders)
 
 
 # --- loss and training --------------------------------------------------------------------
 
 
-def image_psnr(net: GradeNet | None, batch: Samples, *, floor: float = 1e-10) -> torch.Tensor:
+def image_psnr(net: nn.Module | None, batch: Samples, *, floor: float = 1e-10) -> torch.Tensor:
     """Per-image full-size PSNR estimate ``(B,)`` after the grade (``net=None``: without).
 
     ``floor`` is added to each MSE: training uses ``TRAIN_FLOOR`` (PSNR saturates near 50 dB)
@@ -198,121 +169,71 @@ def image_psnr(net: GradeNet | None, batch: Samples, *, floor: float = 1e-10) ->
     return -10.0 * torch.log10((low + high).clamp_min(0.0) + floor)
 
 
-def _flip(batch: Samples, gen: torch.Generator) -> Samples:
-    """Flip each sample's thumbnails together, left-right and up-down at random."""
-    n = batch["hf"].shape[0]
-    out = dict(batch)
-    for dim in (-1, -2):
-        flip = (torch.rand(n, generator=gen) < 0.5)[:, None, None, None]
-        for key in ("input", "restored", "target"):  # details and hf do not change
-            out[key] = torch.where(flip, out[key].flip(dim), out[key])
-    return out
-
-
-def train_grade(cfg: GradeTrainConfig, run_dir: Path) -> Path:
-    """Build (or reuse) the samples, train, write ``RUN/best`` and ``RUN/final``; returns best."""
-    from daguerre.infer.device import set_threads
-
-    if not cfg.data.train:
-        raise ValueError("data.train is empty: pass --data DIR")
-    if cfg.threads > 0:
-        set_threads(cfg.threads)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    dump_config(cfg, run_dir / "config.yaml")
-    train = cached_samples(run_dir, "train", cfg.data.train, cfg, cfg.data.samples_per_image, 0)
-    val = None
-    if cfg.data.val:
-        val = cached_samples(run_dir, "val", cfg.data.val, cfg, cfg.data.val_samples_per_image, 1)
-    best = fit_grade(
-        cfg, train, val, lambda net, step, score: _save(net, cfg, run_dir / "best", step, score)
-    )
-    _save(best.net, cfg, run_dir / "final", cfg.optim.steps, best.last)
-    if not (run_dir / "best").is_dir():  # never beat "no grade": the identity grade is best
-        _save(GradeNet(**to_dict(cfg.net)), cfg, run_dir / "best", 0, best.score)
-    return run_dir / "best"
-
-
-@dataclass
-class FitResult:
-    """The trained net, the best validation PSNR seen (or the no-grade PSNR) and the last one."""
-
-    net: GradeNet
-    score: float
-    last: float
-
-
-def fit_grade(
-    cfg: GradeTrainConfig,
-    train: Samples,
-    val: Samples | None,
-    on_best: Any = None,
-) -> FitResult:
-    """Train a fresh :class:`GradeNet` on cached samples.
-
-    Args:
-        cfg: the run config (``net``, ``optim``, ``data.batch``, ``seed``, logging periods).
-        train: samples from :func:`build_samples` (``input``/``restored``/``target``
-            ``(N,3,T,T)``, ``hf`` ``(N,)``).
-        val: validation samples; the net is scored every ``val_every`` steps and at the end.
-        on_best: called as ``on_best(net, step, val_psnr)`` whenever validation improves on
-            the best so far (the first bar is the PSNR without a grade).
-
-    Returns:
-        The final net with the best and last validation PSNR (NaN without ``val``).
-    """
-    torch.manual_seed(cfg.seed)
-    net = GradeNet(**to_dict(cfg.net))
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    best = last = _validate(None, val) if val is not None else math.nan
-    log.info("val PSNR without grade: %.3f dB", best)
-    n, decay_at = train["hf"].shape[0], int(cfg.optim.steps * cfg.optim.decay_start)
-    for step in range(1, cfg.optim.steps + 1):
-        frac = max(0.0, (step - decay_at) / max(1, cfg.optim.steps - decay_at))
-        for group in opt.param_groups:
-            group["lr"] = cfg.optim.lr * (1.0 - frac)
-        idx = torch.randint(0, n, (cfg.data.batch,), generator=gen)
-        batch = _flip({k: v[idx].float() for k, v in train.items()}, gen)
-        loss = -image_psnr(net, batch, floor=TRAIN_FLOOR).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if step % cfg.log_every == 0:
-            log.info("step %d/%d  train PSNR %.3f", step, cfg.optim.steps, -float(loss.detach()))
-        if val is not None and (step % cfg.val_every == 0 or step == cfg.optim.steps):
-            last = _validate(net, val)
-            log.info("step %d  val PSNR %.3f dB (best %.3f)", step, last, best)
-            if last > best:
-                best = last
-                if on_best is not None:
-                    on_best(net, step, last)
-    return FitResult(net.eval(), best, last)
-
-
 @torch.no_grad()
-def _validate(net: GradeNet | None, val: Samples) -> float:
+def mean_psnr(net: nn.Module | None, samples: Samples) -> float:
+    """Mean estimated PSNR of ``samples`` after ``net``'s grade (``None``: without), eval mode."""
+    was_training = net is not None and net.training
     if net is not None:
         net.eval()
-    score = float(image_psnr(net, {k: v.float() for k, v in val.items()}).mean())
+    score = float(image_psnr(net, {k: v.float() for k, v in samples.items()}).mean())
     if net is not None:
-        net.train()
+        net.train(was_training)
     return score
 
 
-def _save(net: GradeNet, cfg: GradeTrainConfig, folder: Path, step: int, score: float) -> None:
-    config = ModelConfig(
-        arch="grade", kwargs=to_dict(cfg.net), kind="grade", out_range="coefficients",
-        degradation_preset=cfg.data.preset,
-        extra={"restore_model": cfg.restore_model, "step": step, "val_psnr": round(score, 4)},
-    )  # fmt: skip
-    save_model(folder, net, config)
+class GradeTask(SmallNetTask):
+    """Trains a :class:`GradeNet` on cached samples; ``RUN/final`` is the last one.
+
+    ``RUN/best`` holds the best validated grade that beats no grade at all, or, when none did,
+    the identity grade.
+    """
+
+    config = GradeTrainConfig
+    headline = ("psnr",)
+    flip = ("input", "restored", "target")
+
+    def __init__(self, cfg: GradeTrainConfig, run: Run) -> None:
+        super().__init__(cfg, run, GradeNet(**to_dict(cfg.net)))
+        self.baseline = math.nan  # validation PSNR without a grade, once validated
+        self.last = math.nan  # the latest validation PSNR
+
+    build = staticmethod(build_samples)
+
+    @staticmethod
+    def recipe(cfg: Any) -> dict[str, Any]:
+        """The data settings, the thumbnail size and the restorer."""
+        return {"data": to_dict(cfg.data), "thumb": cfg.net.thumb, "model": cfg.restore_model}
+
+    def model_config(self) -> ModelConfig:
+        """``config.json`` of the grade at the current step and validation PSNR."""
+        return self._config(self.run.step, self.last)
+
+    def _config(self, step: int, score: float) -> ModelConfig:
+        cfg = self.cfg
+        return ModelConfig(
+            arch="grade", kwargs=to_dict(cfg.net), kind="grade", out_range="coefficients",
+            degradation_preset=cfg.data.preset,
+            extra={"restore_model": cfg.restore_model, "step": step, "val_psnr": round(score, 4)},
+        )  # fmt: skip
+
+    def train_step(self, batch: Samples) -> dict[str, float]:
+        """One AdamW step on minus the mean estimated PSNR."""
+        loss = -image_psnr(self.net, batch, floor=TRAIN_FLOOR).mean()
+        self.run.backward("", loss)
+        return {"psnr": -float(loss.detach())}
+
+    def validate(self, val: Samples) -> Validation:
+        """Estimated PSNR with the grade; it competes for ``RUN/best`` only above no grade."""
+        if math.isnan(self.baseline):
+            self.baseline = mean_psnr(None, val)
+            log.info("val PSNR without grade: %.3f dB", self.baseline)
+        self.last = mean_psnr(self.model, val)
+        score = (self.last,) if self.last > self.baseline else None
+        return Validation({"psnr": self.last, "psnr_no_grade": self.baseline}, score)
+
+    def fallback(self) -> tuple[nn.Module, ModelConfig]:
+        """The identity grade (an untrained :class:`GradeNet`)."""
+        return GradeNet(**to_dict(self.cfg.net)), self._config(0, self.baseline)
 
 
-__all__ = [
-    "FitResult",
-    "GradeTrainConfig",
-    "build_samples",
-    "fit_grade",
-    "image_psnr",
-    "train_grade",
-]
+__all__ = ["GradeTask", "GradeTrainConfig", "build_samples", "image_psnr", "mean_psnr"]

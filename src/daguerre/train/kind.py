@@ -10,10 +10,11 @@ r"""Train :class:`daguerre.nn.kind.KindNet`: old print or digital photo, from th
    says whether the print expert scores the higher PSNR against the clean target and the
    weight is the gap in dB (capped at ``gain_cap``), so the weighted BCE counts the PSNR a
    wrong choice loses, not just how often it is wrong.
-3. Training: weighted binary cross-entropy, AdamW, linear decay, flips of the thumbnails;
-   validated every ``val_every`` steps on samples of the ``val`` photos; ``RUN/best`` keeps
+3. Training (:class:`KindTask` in the one loop, :class:`~daguerre.train.trainer.Trainer`):
+   weighted binary cross-entropy, AdamW, linear decay, flips of the thumbnails; validated
+   every ``val_every`` steps on samples of the ``val`` photos; ``RUN/best`` keeps
    the lowest validation regret (mean weight of the wrong choices; with family labels, the
-   error rate), then the lowest loss.
+   error rate), then the lowest loss (the final net when there is no ``val``).
 
 Usage::
 
@@ -24,23 +25,23 @@ Usage::
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from daguerre.config import dump_config, to_dict
 from daguerre.nn.kind import KindNet, kind_inputs
-from daguerre.train.config import AdamWConfig
-from daguerre.train.schedule import linear_decay
-from daguerre.weights.checkpoint import ModelConfig, save_model
+from daguerre.train.config import AdamWConfig, RunConfig
+from daguerre.train.run import Run
+from daguerre.train.samples import Samples, SmallNetTask, readable_photos, stack_items
+from daguerre.train.trainer import Validation
+from daguerre.weights.checkpoint import ModelConfig
 
 log = logging.getLogger(__name__)
 
-Samples = dict[str, torch.Tensor]
 NONE = "none"  # a "preset" that leaves the photo undamaged
 
 
@@ -66,14 +67,15 @@ class KindDataConfig:
 
 
 @dataclass(frozen=True)
-class KindTrainConfig:
+class KindTrainConfig(RunConfig):
     """A whole run (``configs/train/kind.yaml``)."""
 
-    seed: int = 0
     width: int = 16
     data: KindDataConfig = field(default_factory=KindDataConfig)
     optim: AdamWConfig = field(default_factory=lambda: AdamWConfig(lr=2e-3))
     threads: int = 1
+    amp: bool = False  # a tiny net: float32 throughout
+    ema_decay: float = 0.0  # a tiny net trained in minutes: no averaging
     log_every: int = 250
     val_every: int = 500
 
@@ -130,7 +132,7 @@ def expert_gain(degraded: torch.Tensor, target: torch.Tensor, model: str) -> tor
 
     scores = []
     for kind in ("print", "digital"):
-        out = restore_tensor(degraded, RestoreOptions(model=model, kind=kind, device="cpu"))
+        out = restore_tensor(degraded, RestoreOptions(model=model, photo_type=kind, device="cpu"))
         scores.append(psnr(out, target).clamp(max=60.0)[0])
     return scores[0] - scores[1]
 
@@ -143,24 +145,11 @@ def build_samples(
     Raises:
         ImageReadError: no readable photo at all.
     """
-    from daguerre.errors import ImageReadError
-    from daguerre.io.discover import collect_inputs
-    from daguerre.io.image import read_image
-    from daguerre.metrics.evaluate import fit_max_side
     from daguerre.train.data import sample_seed
 
-    paths, problems = collect_inputs([Path(f) for f in folders], recursive=True)
-    for path, reason in problems:
-        log.warning("skipping %s: %s", path, reason)
     families = [_family(cfg.data.digital_presets), _family(cfg.data.print_presets)]
     items: list[Samples] = []
-    start = time.monotonic()
-    for index, path in enumerate(paths):
-        try:
-            clean = fit_max_side(read_image(path).rgb, cfg.data.max_side)
-        except ImageReadError as err:
-            log.warning("skipping %s: %s", path, err.reason)
-            continue
+    for index, clean in readable_photos(folders, cfg.data.max_side):
         for k in range(per_image):
             gen = torch.Generator("cpu").manual_seed(sample_seed(cfg.seed, salt, index, k))
             label = (index + k) % 2  # half prints, half digital
@@ -170,13 +159,7 @@ def build_samples(
             scale = low + (high - low) * float(torch.rand((), generator=gen))
             sample = make_sample(clean, op, gen, scale, cfg.data.gain_from)
             items.append({**sample, **_label(sample, label, cfg.data.gain_cap)})
-        if (index + 1) % 100 == 0:
-            log.info(
-                "samples: %d/%d photos, %.0f s", index + 1, len(paths), time.monotonic() - start
-            )
-    if not items:
-        raise ImageReadError(Path(folders[0]) if folders else Path(), "no readable photo")
-    return {key: torch.stack([item[key] for item in items]) for key in items[0]}
+    return stack_items(items, folders)
 
 
 def _label(sample: Samples, family: int, cap: float) -> Samples:
@@ -185,19 +168,6 @@ def _label(sample: Samples, family: int, cap: float) -> Samples:
     if gain is None:
         return {"label": torch.tensor(float(family)), "weight": torch.tensor(1.0)}
     return {"label": (gain > 0).float(), "weight": gain.abs().clamp(max=cap).float()}
-
-
-def cached_samples(
-    run_dir: Path, name: str, folders: tuple[str, ...], cfg: KindTrainConfig, per_image: int,
-    salt: int,
-) -> Samples:  # fmt: skip
-    """:func:`build_samples`, cached as ``RUN/samples-NAME.pt`` (redone if the recipe changed)."""
-    from daguerre.train.cache import cached
-
-    recipe = {"folders": list(folders), "per_image": per_image, "salt": salt, "seed": cfg.seed,
-              "data": to_dict(cfg.data)}  # fmt: skip
-    path = run_dir / f"samples-{name}.pt"
-    return cached(path, recipe, lambda: build_samples(folders, cfg, per_image, salt))
 
 
 # --- training -----------------------------------------------------------------------------
@@ -216,15 +186,13 @@ class KindScore:
     loss: float
     regret: float
 
-    def beats(self, other: KindScore | None) -> bool:
-        """Lower regret, or the same with a lower loss."""
-        if other is None:
-            return True
-        return (-self.regret, -self.loss) > (-other.regret, -other.loss)
+    def metrics(self) -> dict[str, float]:
+        """As logged: ``accuracy``, ``bce``, ``regret``."""
+        return {"accuracy": self.accuracy, "bce": self.loss, "regret": self.regret}
 
 
 @torch.no_grad()
-def score(net: KindNet, samples: Samples) -> KindScore:
+def score(net: nn.Module, samples: Samples) -> KindScore:
     """Accuracy and mean BCE of ``net`` on ``samples``."""
     was_training = net.training
     net.eval()
@@ -251,82 +219,48 @@ def _weighted_bce(
     return (losses * weights).sum() / weights.sum().clamp(min=1e-8)
 
 
-def _flip(thumbs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Flip each thumbnail left-right and up-down at random (statistics do not change)."""
-    for dim in (-1, -2):
-        flip = (torch.rand(thumbs.shape[0], generator=gen) < 0.5)[:, None, None, None]
-        thumbs = torch.where(flip, thumbs.flip(dim), thumbs)
-    return thumbs
+class KindTask(SmallNetTask):
+    """Trains a :class:`KindNet` on cached samples; ``RUN/final`` is the last one.
 
-
-def fit_kind(
-    cfg: KindTrainConfig, train: Samples, val: Samples | None, on_best: Any = None
-) -> tuple[KindNet, KindScore | None]:
-    """Train a fresh :class:`KindNet` on cached samples; returns it and its last val score.
-
-    ``on_best(net, step, score)`` is called whenever the validation score beats the best so far.
+    ``RUN/best`` keeps the lowest validation regret, then the lowest loss; without validation
+    samples it is the final net.
     """
-    torch.manual_seed(cfg.seed)
-    net = KindNet(width=cfg.width)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    n = train["label"].shape[0]
-    best: KindScore | None = None
-    last: KindScore | None = None
-    for step in range(1, cfg.optim.steps + 1):
-        for group in opt.param_groups:
-            group["lr"] = cfg.optim.lr * linear_decay(step, cfg.optim.steps, cfg.optim.decay_start)
-        idx = torch.randint(0, n, (cfg.data.batch,), generator=gen)
-        logits = net(_flip(train["thumbs"][idx].float(), gen), train["stats"][idx])
-        loss = _weighted_bce(logits, train["label"][idx], _weights(train)[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if step % cfg.log_every == 0:
-            log.info("step %d/%d  train BCE %.4f", step, cfg.optim.steps, float(loss.detach()))
-        if val is not None and (step % cfg.val_every == 0 or step == cfg.optim.steps):
-            last = score(net, val)
-            log.info("step %d  val accuracy %.4f  BCE %.4f  regret %.4f", step, last.accuracy,
-                     last.loss, last.regret)  # fmt: skip
-            if last.beats(best):
-                best = last
-                if on_best is not None:
-                    on_best(net, step, last)
-    return net.eval(), last
+
+    config = KindTrainConfig
+    headline = ("bce",)
+    flip = ("thumbs",)
+
+    def __init__(self, cfg: KindTrainConfig, run: Run) -> None:
+        super().__init__(cfg, run, KindNet(width=cfg.width))
+        self.last: KindScore | None = None  # the latest validation
+
+    build = staticmethod(build_samples)
+
+    @classmethod
+    def samples(cls, cfg: Any, run_dir: Path, split: str) -> Samples | None:
+        """As cached; caches written before samples had weights get weight 1 each."""
+        samples = super().samples(cfg, run_dir, split)
+        return None if samples is None else {**samples, "weight": _weights(samples)}
+
+    def model_config(self) -> ModelConfig:
+        """``config.json`` with the step, the label names and the latest validation scores."""
+        extra: dict[str, Any] = {"step": self.run.step, "labels": {"1": "print", "0": "digital"}}
+        if self.last is not None:
+            extra.update({f"val_{k}": round(v, 4) for k, v in self.last.metrics().items()})
+        return ModelConfig(arch="kind", kwargs={"width": self.cfg.width}, kind="kind",
+                           out_range="logits", extra=extra)  # fmt: skip
+
+    def train_step(self, batch: Samples) -> dict[str, float]:
+        """One AdamW step on the weighted BCE."""
+        logits = self.net(batch["thumbs"], batch["stats"])
+        loss = _weighted_bce(logits, batch["label"], batch["weight"])
+        self.run.backward("", loss)
+        return {"bce": float(loss.detach())}
+
+    def validate(self, val: Samples) -> Validation:
+        """Accuracy, BCE and regret; lower regret, then lower BCE is better."""
+        self.last = score(self.model, val)
+        return Validation(self.last.metrics(), (-self.last.regret, -self.last.loss))
 
 
-def _save(net: KindNet, cfg: KindTrainConfig, folder: Path, step: int, result: Any) -> None:
-    extra: dict[str, Any] = {"step": step, "labels": {"1": "print", "0": "digital"}}
-    if isinstance(result, KindScore):
-        extra.update(val_accuracy=round(result.accuracy, 4), val_bce=round(result.loss, 4),
-                     val_regret=round(result.regret, 4))  # fmt: skip
-    config = ModelConfig(arch="kind", kwargs={"width": cfg.width}, kind="kind",
-                         out_range="logits", extra=extra)  # fmt: skip
-    save_model(folder, net, config)
-
-
-def train_kind(cfg: KindTrainConfig, run_dir: Path) -> Path:
-    """Build (or reuse) the samples, train, write ``RUN/best`` and ``RUN/final``; returns best."""
-    from daguerre.infer.device import set_threads
-
-    if not cfg.data.train:
-        raise ValueError("data.train is empty: pass --data DIR")
-    if cfg.threads > 0:
-        set_threads(cfg.threads)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    dump_config(cfg, run_dir / "config.yaml")
-    per_image, val_per_image = cfg.data.samples_per_image, cfg.data.val_samples_per_image
-    train = cached_samples(run_dir, "train", cfg.data.train, cfg, per_image, 0)
-    val = (
-        cached_samples(run_dir, "val", cfg.data.val, cfg, val_per_image, 1)
-        if cfg.data.val
-        else None
-    )
-    net, last = fit_kind(cfg, train, val, lambda n, s, r: _save(n, cfg, run_dir / "best", s, r))
-    _save(net, cfg, run_dir / "final", cfg.optim.steps, last)
-    if not (run_dir / "best").is_dir():  # no validation set: the final net is the best we know
-        _save(net, cfg, run_dir / "best", cfg.optim.steps, last)
-    return run_dir / "best"
-
-
-__all__ = ["KindScore", "KindTrainConfig", "build_samples", "fit_kind", "score", "train_kind"]
+__all__ = ["KindScore", "KindTask", "KindTrainConfig", "build_samples", "score"]

@@ -1,7 +1,4 @@
-"""Shared pieces of every GAN training loop: data stream, optimiser steps, progress.
-
-Kept apart from the task so the loop in :mod:`daguerre.train.trainer` reads top to bottom.
-"""
+"""Pieces of the one loop (:mod:`daguerre.train.trainer`): data, optimiser step, progress."""
 
 from __future__ import annotations
 
@@ -28,13 +25,8 @@ class StepSampler(Sampler[int]):
     def __init__(
         self, *, start_step: int, total_steps: int, batch: int, rank: int, world: int
     ) -> None:
-        self.start, self.total, self.batch, self.rank, self.world = (
-            start_step,
-            total_steps,
-            batch,
-            rank,
-            world,
-        )
+        self.start, self.total, self.batch = start_step, total_steps, batch
+        self.rank, self.world = rank, world
 
     def __iter__(self) -> Iterator[int]:
         per_step = self.batch * self.world
@@ -119,14 +111,8 @@ class Progress:
         self.t0 = time.monotonic()
         self.bar: Any = None
         if enabled and sys.stderr.isatty():
-            from rich.progress import (
-                BarColumn,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-            from rich.progress import (
-                Progress as RichProgress,
-            )
+            from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+            from rich.progress import Progress as RichProgress
 
             self.bar = RichProgress(
                 TextColumn("train"),

