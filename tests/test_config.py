@@ -40,13 +40,13 @@ def _config_class(name: str) -> type:
     from daguerre.train.config import TrainConfig
     from daguerre.train.cyclegan_task import CycleGANConfig
     from daguerre.train.grade import GradeTrainConfig
-    from daguerre.train.kind import KindTrainConfig
+    from daguerre.train.router import RouterTrainConfig
     from daguerre.train.scratch import ScratchTrainConfig
     from daguerre.train.tone import ToneTrainConfig
 
     prefixes = {
         "scratch": ScratchTrainConfig,
-        "kind": KindTrainConfig,
+        "router": RouterTrainConfig,
         "grade": GradeTrainConfig,
         "adain": AdaINTrainConfig,
         "style": CycleGANConfig,

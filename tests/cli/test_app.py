@@ -93,7 +93,7 @@ def test_main_turns_a_daguerre_error_into_one_line(
         ("restore", ["--data", "--val"]),
         ("scratch", ["--data", "--val"]),
         ("grade", ["--data", "--val"]),
-        ("kind", ["--data", "--val"]),
+        ("router", ["--data", "--val"]),
         ("tone", ["--data", "--val"]),
         ("style", ["--a", "--b"]),
         ("adain", ["--content", "--style"]),

@@ -47,10 +47,10 @@ def save_offset_model(folder: Path, offset: float, *, mask_channel: bool = False
 
 
 def save_brightness_router(folder: Path) -> Path:
-    """A kind router that takes bright photos (mean red above 0.5) for prints, dark ones not."""
-    from daguerre.nn.kind import KindNet
+    """A router that takes bright photos (mean red above 0.5) for prints, dark ones not."""
+    from daguerre.nn.router import RouterNet
 
-    net = KindNet(width=4)
+    net = RouterNet(width=4)
     first, last = net.head[0], net.head[2]
     with torch.no_grad():
         for layer in (first, last):
@@ -60,7 +60,7 @@ def save_brightness_router(folder: Path) -> Path:
         first.weight[0, pooled] = 1.0  # statistic 0: the thumbnail's mean red
         first.bias[0] = -0.5
         last.weight[0, 0] = 10.0
-    config = ModelConfig(arch="kind", kwargs={"width": 4}, kind="kind", out_range="logits")
+    config = ModelConfig(arch="router", kwargs={"width": 4}, kind="router", out_range="logits")
     return save_model(folder, net, config)
 
 

@@ -27,7 +27,7 @@ def _shipped_extra(name: str) -> dict[str, Any]:
 def test_the_shipped_restorer_manifest() -> None:
     manifest = restorer_manifest("restore", _shipped_extra("restore"))
     assert manifest == RestorerManifest(
-        mask_channel=True, digital="restore-digital", router="kind",
+        mask_channel=True, digital="restore-digital", router="router",
         detail=FusionConfig("digital", 0.5, 1.0), grade=None,
     )  # fmt: skip
     assert manifest.detail_model == "restore-digital"
@@ -36,7 +36,7 @@ def test_the_shipped_restorer_manifest() -> None:
 
 
 def test_the_shipped_router_and_detector_manifests() -> None:
-    assert router_manifest("kind", _shipped_extra("kind")) == RouterManifest(threshold=-0.5)
+    assert router_manifest("router", _shipped_extra("router")) == RouterManifest(threshold=-0.5)
     assert detector_manifest("scratch", _shipped_extra("scratch")) == DetectorManifest(
         threshold=0.65, restore_threshold=0.995, scales=(1.0, 1.5)
     )
@@ -57,7 +57,7 @@ def test_training_records_are_accepted_and_ignored() -> None:
         ({"experts": ["restore-digital"]}, "extra.experts"),
         ({"experts": {"film": "x"}}, "extra.experts.film"),
         ({"experts": {"digital": ""}}, "extra.experts.digital"),
-        ({"router": "kind"}, "extra.router"),
+        ({"router": "router"}, "extra.router"),
         ({"grade": 3}, "extra.grade"),
         ({"experts": {"digital": "d"}, "detail": {"expert": "film"}}, "extra.detail.expert"),
         (

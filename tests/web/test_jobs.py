@@ -76,7 +76,7 @@ def test_model_problem_reads_the_manifest(tmp_path: Path) -> None:
     model = save_offset_model(tmp_path / "model", 0.1)
     assert model_problem(str(model)) is None
     config = json.loads((model / "config.json").read_text())
-    config["extra"]["router"] = "kind"  # a router with nothing to route to
+    config["extra"]["router"] = "router"  # a router with nothing to route to
     (model / "config.json").write_text(json.dumps(config))
     assert "extra.router" in str(model_problem(str(model)))
     assert "restoration model unavailable" in str(model_problem(str(tmp_path / "none")))

@@ -41,11 +41,11 @@ def test_shipped_model_loads_and_runs_on_32px(name: str) -> None:
             out = net(torch.rand(1, 6, thumb, thumb), torch.randn(1, 9))
         assert out.shape == (1, 13, grid, grid) and torch.isfinite(out).all()
         return
-    if cfg.kind == "kind":  # a thumbnail and statistics in, one "print" logit out
-        from daguerre.nn.kind import kind_inputs
+    if cfg.kind == "router":  # a thumbnail and statistics in, one "print" logit out
+        from daguerre.nn.router import router_inputs
 
         with torch.inference_mode():
-            out = net(*kind_inputs(torch.rand(2, 3, 48, 40)))
+            out = net(*router_inputs(torch.rand(2, 3, 48, 40)))
         assert out.shape == (2,) and torch.isfinite(out).all()
         return
     channels = int(cfg.kwargs.get("in_channels", 3))

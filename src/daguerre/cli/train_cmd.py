@@ -1,4 +1,4 @@
-"""``daguerre train restore|scratch|style|adain|grade|kind|tone``: one command body for every kind.
+"""``daguerre train restore|scratch|style|adain|grade|router|tone``: one command body.
 
 Runs unchanged under ``torchrun --nproc_per_node=N -m daguerre train restore ...`` (DDP).
 The kinds differ only in their help line and their folder options, each of which fills one
@@ -39,7 +39,7 @@ COMMANDS: dict[str, tuple[tuple[Folders, ...], str]] = {
                 "Train the scratch/dust/tear detector on clean photos damaged on the fly."),
     "grade": ((DATA, VAL), "Train the whole-image colour grade of a restoration model "
                            "(RUN/best, kind grade)."),
-    "kind": ((DATA, VAL), "Train the photo-kind router (old print vs digital photo) that picks "
+    "router": ((DATA, VAL), "Train the photo-type router (old print vs digital photo) that picks "
                           "a restoration expert."),
     "tone": ((DATA, VAL), "Train the whole-photo tone stage that levels a print's faded blacks "
                           "and whites, cast and saturation (RUN/best, kind tone)."),

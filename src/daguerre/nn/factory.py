@@ -20,7 +20,7 @@ from daguerre.nn.generators.multiscale import MultiScaleResNetGenerator
 from daguerre.nn.generators.resnet import ResNetGenerator
 from daguerre.nn.generators.unet import UNetGenerator
 from daguerre.nn.grade import GradeNet
-from daguerre.nn.kind import KindNet
+from daguerre.nn.router import RouterNet
 from daguerre.nn.scratch_unet import ScratchUNet
 from daguerre.nn.tone import ToneNet
 
@@ -31,7 +31,7 @@ GENERATORS: dict[str, type[nn.Module]] = {
     "adain": AdaINNet,
     "scratch_unet": ScratchUNet,
     "grade": GradeNet,
-    "kind": KindNet,
+    "router": RouterNet,
     "tone": ToneNet,
 }
 

@@ -2,7 +2,7 @@
 
 The restorer is a pipeline of parts named in its print expert's ``config.json``::
 
-    "extra": {"mask_channel": true, "experts": {"digital": "restore-digital"}, "router": "kind",
+    "extra": {"mask_channel": true, "experts": {"digital": "restore-digital"}, "router": "router",
               "detail": {"expert": "digital", "scale": 0.5, "sigma": 1.0}}
 
 and the router and the scratch detector carry their calibrated thresholds in their own
@@ -59,7 +59,7 @@ class RestorerManifest:
         digital: the digital-damage expert (``extra.experts.digital``), a model name or
             folder; ``None``: the model restores every photo itself.
         router: the photo-type model that picks print or digital expert per photo
-            (``extra.router``, :class:`daguerre.nn.kind.KindNet`); needs ``digital``.
+            (``extra.router``, :class:`daguerre.nn.router.RouterNet`); needs ``digital``.
         detail: a print gets its tone from this model at reduced size and its fine detail
             from another expert (``extra.detail``, :mod:`daguerre.pipelines.fusion`).
         grade: the colour-grade model trained on this pipeline's output (``extra.grade``).

@@ -55,9 +55,9 @@ def is_print(router: Router, rgb: torch.Tensor) -> torch.Tensor:
         rgb: ``(3,H,W)`` or ``(B,3,H,W)`` float32 [0, 1], any size (the router looks at a
             thumbnail and statistics at a 512 px scale).
     """
-    from daguerre.nn.kind import kind_inputs
+    from daguerre.nn.router import router_inputs
 
-    thumbs, stats = kind_inputs(rgb)
+    thumbs, stats = router_inputs(rgb)
     with torch.no_grad():
         return router.net(thumbs.cpu(), stats.cpu()) > router.threshold
 

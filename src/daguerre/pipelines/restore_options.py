@@ -86,7 +86,7 @@ class RestoreOptions:
             names experts (its manifest's ``digital`` expert; the shipped ``restore`` is the
             old-print expert and names ``restore-digital`` for digital photos with digital
             damage): "auto" asks the manifest's router
-            (:class:`daguerre.nn.kind.KindNet`) per photo; "print" uses ``model`` itself;
+            (:class:`daguerre.nn.router.RouterNet`) per photo; "print" uses ``model`` itself;
             "digital" its digital expert. A model without experts restores every photo itself.
         ensemble: 1, 2, 4 or 8: average the network over that many flipped/transposed
             copies of the photo (:mod:`daguerre.infer.ensemble`); ``ensemble`` times slower,

@@ -147,8 +147,8 @@ def load_router(model: str) -> Router:
     from daguerre.weights import load_model
 
     net, config = load_model(model)
-    if config.kind != "kind":
-        raise CheckpointMismatchError(f"{model}: a '{config.kind}' model, not a photo-kind router")
+    if config.kind != "router":
+        raise CheckpointMismatchError(f"{model}: a '{config.kind}' model, not a photo-type router")
     return Router(model, net.eval(), router_manifest(model, config.extra).threshold)
 
 

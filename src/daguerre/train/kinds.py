@@ -11,8 +11,8 @@ from typing import Any
 from daguerre.train.adain import AdaINTask
 from daguerre.train.cyclegan import CycleGANTask
 from daguerre.train.grade import GradeTask
-from daguerre.train.kind import KindTask
 from daguerre.train.restore import RestoreTask
+from daguerre.train.router import RouterTask
 from daguerre.train.scratch import ScratchTask
 from daguerre.train.tone import ToneTask
 from daguerre.train.trainer import Task
@@ -23,6 +23,6 @@ KINDS: dict[str, type[Task[Any]]] = {
     "style": CycleGANTask,
     "adain": AdaINTask,
     "grade": GradeTask,
-    "kind": KindTask,
+    "router": RouterTask,
     "tone": ToneTask,
 }

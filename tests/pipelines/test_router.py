@@ -110,7 +110,7 @@ def test_missing_expert_or_wrong_router_fails_early(
     config["extra"].update(experts={"digital": experts["digital"]}, router=experts["digital"])
     (model / "config.json").write_text(json.dumps(config))
     forget_loaded_models()
-    with pytest.raises(RestoreOptionsError, match="not a photo-kind router") as caught:
+    with pytest.raises(RestoreOptionsError, match="not a photo-type router") as caught:
         load_restorer(RestoreOptions(model=str(model)))
     assert caught.value.option == "photo_type"
     restorer = load_restorer(RestoreOptions(model=str(model), photo_type="digital"))

@@ -4,13 +4,13 @@ The restorer ships two experts (U-Nets of one family): one trained on old prints
 toned, yellowed, grainy, scratched) and one on digital damage (BOPBTL's blur / noise /
 down-up / JPEG and Real-ESRGAN's chain on photos whose tone is intact). One small network
 trained on both must hedge: it cannot tell from a tile whether a photo's low contrast is
-fading to undo or the scene itself. :class:`KindNet` tells them apart once per photo from a
-thumbnail and a few statistics at a canonical scale (:func:`kind_inputs`), so the pipeline can
+fading to undo or the scene itself. :class:`RouterNet` tells them apart once per photo from a
+thumbnail and a few statistics at a canonical scale (:func:`router_inputs`), so the pipeline can
 pick the expert.
 
 Example:
-    >>> net = KindNet(width=8)
-    >>> thumbs, stats = kind_inputs(torch.rand(2, 3, 100, 140))
+    >>> net = RouterNet(width=8)
+    >>> thumbs, stats = router_inputs(torch.rand(2, 3, 100, 140))
     >>> net(thumbs, stats).shape
     torch.Size([2])
 """
@@ -24,12 +24,12 @@ from torch import nn
 from daguerre.nn.blocks import ConvAct
 from daguerre.nn.grade import thumbnail
 
-__all__ = ["CANONICAL_SIDE", "KIND_STATS", "KIND_THUMB", "KindNet", "kind_inputs"]
+__all__ = ["CANONICAL_SIDE", "ROUTER_STATS", "ROUTER_THUMB", "RouterNet", "router_inputs"]
 
-KIND_THUMB = 64  # thumbnail side the net sees
+ROUTER_THUMB = 64  # thumbnail side the net sees
 CANONICAL_SIDE = 512  # statistics are measured with the long side brought to (at most) this
 _QUANTILES = (0.01, 0.1, 0.5, 0.9, 0.99)
-KIND_STATS = 3 * (2 + len(_QUANTILES)) + 6  # per channel: mean, std, quantiles; detail (x2)
+ROUTER_STATS = 3 * (2 + len(_QUANTILES)) + 6  # per channel: mean, std, quantiles; detail (x2)
 
 
 def _canonical(image: torch.Tensor) -> torch.Tensor:
@@ -62,25 +62,25 @@ def _detail(x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def kind_inputs(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def router_inputs(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The network's inputs for ``(3,H,W)`` or ``(B,3,H,W)`` float [0,1] photos, any size.
 
     Returns:
-        ``(B,3,64,64)`` float32 thumbnails in [0, 1] (aspect not kept) and ``(B, KIND_STATS)``
+        ``(B,3,64,64)`` float32 thumbnails in [0, 1] (aspect not kept) and ``(B, ROUTER_STATS)``
         float32 statistics: per channel mean, std and the 1/10/50/90/99 % quantiles of the
         thumbnail, and the log mean absolute 3x3 and 5x5 high-pass at the canonical scale.
     """
     batched = image if image.ndim == 4 else image[None]
     small = _canonical(batched)
-    thumbs = thumbnail(small, KIND_THUMB).clamp(0.0, 1.0)
+    thumbs = thumbnail(small, ROUTER_THUMB).clamp(0.0, 1.0)
     flat = thumbs.flatten(2)
     quantiles = torch.quantile(flat, torch.tensor(_QUANTILES), dim=-1)
     stats = torch.cat([flat.mean(-1), flat.std(-1), *quantiles.unbind(0), _detail(small)], 1)
     return thumbs, stats
 
 
-class KindNet(nn.Module):
-    """Thumbnail ``(B,3,64,64)`` + statistics ``(B,KIND_STATS)`` -> ``(B,)`` logit of "print".
+class RouterNet(nn.Module):
+    """Thumbnail ``(B,3,64,64)`` + statistics ``(B,ROUTER_STATS)`` -> ``(B,)`` logit of "print".
 
     A strided CNN (4 stride-2 convs, global average) plus the statistics feed a two-layer
     head. Positive logits: an old print (restore with the print expert); negative: a digital
@@ -97,7 +97,7 @@ class KindNet(nn.Module):
             *(ConvAct(chans[i], chans[i + 1], stride=2) for i in range(4))
         )
         self.head = nn.Sequential(
-            nn.Linear(chans[-1] + KIND_STATS, 2 * width),
+            nn.Linear(chans[-1] + ROUTER_STATS, 2 * width),
             nn.LeakyReLU(0.2, inplace=True),
             nn.Linear(2 * width, 1),
         )

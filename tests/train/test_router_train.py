@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from daguerre.cli.app import app
 from daguerre.config import load_config
 from daguerre.io.image import write_image
-from daguerre.train.kind import KindScore, KindTask, KindTrainConfig, build_samples, score
+from daguerre.train.router import RouterScore, RouterTask, RouterTrainConfig, build_samples, score
 from daguerre.train.trainer import Trainer
 from daguerre.weights.checkpoint import load_model
 
@@ -17,10 +17,10 @@ TINY = ["width=4", "data.max_side=64", "data.batch=16", "log_every=50", "val_eve
 
 
 def fit_kind(
-    cfg: KindTrainConfig, train: dict, val: dict | None, run_dir: Path
-) -> tuple[torch.nn.Module, KindScore | None]:
-    trainer = Trainer(cfg, run_dir, KindTask, device=torch.device("cpu"))
-    trainer.fit(KindTask.draws(cfg, train), val)
+    cfg: RouterTrainConfig, train: dict, val: dict | None, run_dir: Path
+) -> tuple[torch.nn.Module, RouterScore | None]:
+    trainer = Trainer(cfg, run_dir, RouterTask, device=torch.device("cpu"))
+    trainer.fit(RouterTask.draws(cfg, train), val)
     return trainer.task.model, trainer.task.last
 
 
@@ -37,7 +37,7 @@ def _photos(folder: Path, n: int = 4) -> Path:
 
 def test_samples_are_reproducible_and_half_prints(tmp_path: Path) -> None:
     photos = _photos(tmp_path / "photos")
-    cfg = load_config(KindTrainConfig, None, [*TINY, *FAMILIES])
+    cfg = load_config(RouterTrainConfig, None, [*TINY, *FAMILIES])
     first = build_samples((str(photos),), cfg, per_image=4, salt=0)
     again = build_samples((str(photos),), cfg, per_image=4, salt=0)
     assert first["thumbs"].shape[0] == 16 and float(first["label"].mean()) == 0.5
@@ -48,10 +48,10 @@ def test_samples_are_reproducible_and_half_prints(tmp_path: Path) -> None:
 
 def test_the_router_learns_prints_from_digital_damage(tmp_path: Path) -> None:
     photos = _photos(tmp_path / "photos", n=6)
-    cfg = load_config(KindTrainConfig, None, [*TINY, *FAMILIES, "optim.steps=300"])
+    cfg = load_config(RouterTrainConfig, None, [*TINY, *FAMILIES, "optim.steps=300"])
     train = build_samples((str(photos),), cfg, per_image=10, salt=0)
     held_out = build_samples((str(photos),), cfg, per_image=6, salt=1)
-    one_step = load_config(KindTrainConfig, None, [*TINY, "optim.steps=1"])
+    one_step = load_config(RouterTrainConfig, None, [*TINY, "optim.steps=1"])
     untrained = score(fit_kind(one_step, train, None, tmp_path / "one")[0], held_out)
     net, last = fit_kind(cfg, train, held_out, tmp_path / "run")
     assert last is not None and last.accuracy == score(net, held_out).accuracy
@@ -61,26 +61,26 @@ def test_the_router_learns_prints_from_digital_damage(tmp_path: Path) -> None:
 
 def test_unusable_preset_weights_are_refused(tmp_path: Path) -> None:
     photos = _photos(tmp_path / "photos", n=1)
-    cfg = load_config(KindTrainConfig, None, [*TINY, "data.print_presets={aged: 0.0}"])
+    cfg = load_config(RouterTrainConfig, None, [*TINY, "data.print_presets={aged: 0.0}"])
     with pytest.raises(ValueError, match="non-negative weights"):
         build_samples((str(photos),), cfg, per_image=1, salt=0)
 
 
-def test_cli_train_kind_writes_a_router(tmp_path: Path) -> None:
+def test_cli_train_router_writes_a_router(tmp_path: Path) -> None:
     photos = _photos(tmp_path / "photos", n=2)
-    args = ["train", "kind", "--data", str(photos), "--val", str(photos)]
+    args = ["train", "router", "--data", str(photos), "--val", str(photos)]
     args += ["--out", str(tmp_path / "run")]
     for item in [*TINY, *FAMILIES, "optim.steps=20", "val_every=10", "data.samples_per_image=2"]:
         args += ["--set", item]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     net, config = load_model(tmp_path / "run" / "best")
-    assert config.kind == "kind" and 0.0 <= config.extra["val_accuracy"] <= 1.0
-    assert type(net).__name__ == "KindNet" and (tmp_path / "run" / "final").is_dir()
+    assert config.kind == "router" and 0.0 <= config.extra["val_accuracy"] <= 1.0
+    assert type(net).__name__ == "RouterNet" and (tmp_path / "run" / "final").is_dir()
 
 
 def test_shipped_config_loads() -> None:
-    cfg = load_config(KindTrainConfig, REPO / "configs" / "train" / "kind.yaml")
+    cfg = load_config(RouterTrainConfig, REPO / "configs" / "train" / "router.yaml")
     assert set(cfg.data.print_presets) == {"aged", "heavy", "colorfade"}
 
 
@@ -90,7 +90,7 @@ def test_unreadable_photos_are_skipped_and_none_at_all_is_an_error(tmp_path: Pat
     photos = _photos(tmp_path / "photos", n=2)
     (photos / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     (photos / "empty.jpg").write_bytes(b"")
-    cfg = load_config(KindTrainConfig, None, [*TINY, *FAMILIES])
+    cfg = load_config(RouterTrainConfig, None, [*TINY, *FAMILIES])
     samples = build_samples((str(photos),), cfg, per_image=2, salt=0)
     assert samples["label"].shape[0] == 4  # the two good photos only
     bad = tmp_path / "bad"
@@ -109,7 +109,7 @@ def test_sixteen_bit_and_alpha_photos_are_read_as_rgb(tmp_path: Path) -> None:
     Image.fromarray(ramp.astype("uint16")).save(photos / "gray16.png")
     rgba = (torch.rand(48, 64, 4, generator=torch.Generator().manual_seed(0)) * 255).byte().numpy()
     Image.fromarray(rgba, "RGBA").save(photos / "alpha.png")
-    cfg = load_config(KindTrainConfig, None, [*TINY, *FAMILIES])
+    cfg = load_config(RouterTrainConfig, None, [*TINY, *FAMILIES])
     samples = build_samples((str(photos),), cfg, per_image=1, salt=0)
     assert samples["thumbs"].shape[:2] == (2, 3) and torch.isfinite(samples["stats"]).all()
 
@@ -131,7 +131,7 @@ def experts(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_expert_gain_is_the_psnr_gap_between_the_experts(experts: str) -> None:
-    from daguerre.train.kind import expert_gain
+    from daguerre.train.router import expert_gain
 
     target = 0.2 + 0.5 * torch.rand(1, 3, 24, 32, generator=torch.Generator().manual_seed(0))
     darker = expert_gain(target + 0.1, target, experts)  # the digital expert undoes it exactly
@@ -144,22 +144,22 @@ def test_gain_labels_follow_the_better_expert_not_the_family(tmp_path: Path, exp
     photos = _photos(tmp_path / "photos", n=2)
     undamaged = ["data.print_presets={none: 1.0}", "data.digital_presets={none: 1.0}"]
     gains = [f"data.gain_from={experts}", "data.gain_cap=2.5"]
-    cfg = load_config(KindTrainConfig, None, [*TINY, *undamaged, *gains])
+    cfg = load_config(RouterTrainConfig, None, [*TINY, *undamaged, *gains])
     samples = build_samples((str(photos),), cfg, per_image=2, salt=0)
     assert samples["label"].tolist() == [1.0] * 4  # the identity (print expert) always wins
     assert samples["weight"].tolist() == [2.5] * 4  # a 40 dB gap, capped
     assert bool(((samples["gain"] - 40.0).abs() < 0.5).all())  # clamping at black shaves a bit
-    family = build_samples((str(photos),), load_config(KindTrainConfig, None, [*TINY, *undamaged]),
-                           per_image=2, salt=0)  # fmt: skip
+    family_cfg = load_config(RouterTrainConfig, None, [*TINY, *undamaged])
+    family = build_samples((str(photos),), family_cfg, per_image=2, salt=0)
     assert family["label"].tolist() == [0.0, 1.0, 1.0, 0.0] and "gain" not in family
     assert family["weight"].tolist() == [1.0] * 4
 
 
 def test_regret_counts_what_wrong_choices_cost() -> None:
-    from daguerre.nn.kind import KindNet
+    from daguerre.nn.router import RouterNet
 
     torch.manual_seed(0)
-    net = KindNet(width=4).eval()
+    net = RouterNet(width=4).eval()
     gen = torch.Generator().manual_seed(1)
     samples = {"thumbs": torch.rand(8, 3, 64, 64, generator=gen).half(),
                "stats": torch.randn(8, 27, generator=gen),

@@ -1,16 +1,16 @@
-r"""Train :class:`daguerre.nn.kind.KindNet`: old print or digital photo, from the photo alone.
+r"""Train :class:`daguerre.nn.router.RouterNet`: old print or digital photo, from the photo alone.
 
 1. Samples: each clean photo (long side ``max_side``, then a random downscale in
    ``scale_range``) is degraded whole, ``samples_per_image`` times, by a preset drawn from
    ``print_presets`` (label 1) or ``digital_presets`` (label 0; ``none`` leaves the photo
    undamaged), half and half, with seeded generators, and reduced to the net's inputs
-   (:func:`daguerre.nn.kind.kind_inputs`). Samples are cached in the run folder.
+   (:func:`daguerre.nn.router.router_inputs`). Samples are cached in the run folder.
 2. Labels: the family (weight 1), or with ``data.gain_from`` set to a restorer with experts,
    which expert restores the sample better: both run (``kind`` print and digital), the label
    says whether the print expert scores the higher PSNR against the clean target and the
    weight is the gap in dB (capped at ``gain_cap``), so the weighted BCE counts the PSNR a
    wrong choice loses, not just how often it is wrong.
-3. Training (:class:`KindTask` in the one loop, :class:`~daguerre.train.trainer.Trainer`):
+3. Training (:class:`RouterTask` in the one loop, :class:`~daguerre.train.trainer.Trainer`):
    weighted binary cross-entropy, AdamW, linear decay, flips of the thumbnails; validated
    every ``val_every`` steps on samples of the ``val`` photos; ``RUN/best`` keeps
    the lowest validation regret (mean weight of the wrong choices; with family labels, the
@@ -18,8 +18,8 @@ r"""Train :class:`daguerre.nn.kind.KindNet`: old print or digital photo, from th
 
 Usage::
 
-    daguerre train kind --data ../shared/data/clean/train --val ../shared/data/clean/val \
-        --out runs/kind --config configs/train/kind.yaml
+    daguerre train router --data ../shared/data/clean/train --val ../shared/data/clean/val \
+        --out runs/router --config configs/train/router.yaml
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from daguerre.nn.kind import KindNet, kind_inputs
+from daguerre.nn.router import RouterNet, router_inputs
 from daguerre.train.config import AdamWConfig, RunConfig
 from daguerre.train.run import Run
 from daguerre.train.samples import Samples, SmallNetTask, readable_photos, stack_items
@@ -46,7 +46,7 @@ NONE = "none"  # a "preset" that leaves the photo undamaged
 
 
 @dataclass(frozen=True)
-class KindDataConfig:
+class RouterDataConfig:
     """Clean photos, degraded whole by one family's presets per sample (cached)."""
 
     train: tuple[str, ...] = ()
@@ -67,11 +67,11 @@ class KindDataConfig:
 
 
 @dataclass(frozen=True)
-class KindTrainConfig(RunConfig):
-    """A whole run (``configs/train/kind.yaml``)."""
+class RouterTrainConfig(RunConfig):
+    """A whole run (``configs/train/router.yaml``)."""
 
     width: int = 16
-    data: KindDataConfig = field(default_factory=KindDataConfig)
+    data: RouterDataConfig = field(default_factory=RouterDataConfig)
     optim: AdamWConfig = field(default_factory=lambda: AdamWConfig(lr=2e-3))
     threads: int = 1
     amp: bool = False  # a tiny net: float32 throughout
@@ -111,7 +111,7 @@ def make_sample(
     clean = clean.clamp(0.0, 1.0)[None]
     result = run(op, clean, gen)
     degraded = result.image.clamp(0.0, 1.0)
-    thumbs, stats = kind_inputs(degraded)
+    thumbs, stats = router_inputs(degraded)
     sample = {"thumbs": thumbs[0].half(), "stats": stats[0]}
     if gain_from:
         target = apply_to_target(op, clean, result.params)
@@ -138,7 +138,7 @@ def expert_gain(degraded: torch.Tensor, target: torch.Tensor, model: str) -> tor
 
 
 def build_samples(
-    folders: tuple[str, ...], cfg: KindTrainConfig, per_image: int, salt: int
+    folders: tuple[str, ...], cfg: RouterTrainConfig, per_image: int, salt: int
 ) -> Samples:
     """Samples for every photo under ``folders``: ``thumbs``, ``stats``, ``label`` (1 = print).
 
@@ -174,7 +174,7 @@ def _label(sample: Samples, family: int, cap: float) -> Samples:
 
 
 @dataclass
-class KindScore:
+class RouterScore:
     """Validation accuracy, mean weighted BCE and regret.
 
     Accuracy is the share of samples on the right side of logit 0; regret the mean weight of
@@ -192,7 +192,7 @@ class KindScore:
 
 
 @torch.no_grad()
-def score(net: nn.Module, samples: Samples) -> KindScore:
+def score(net: nn.Module, samples: Samples) -> RouterScore:
     """Accuracy and mean BCE of ``net`` on ``samples``."""
     was_training = net.training
     net.eval()
@@ -201,7 +201,7 @@ def score(net: nn.Module, samples: Samples) -> KindScore:
     loss = float(_weighted_bce(logits, labels, weights))
     wrong = ((logits > 0).float() != labels).float()
     net.train(was_training)
-    return KindScore(1.0 - float(wrong.mean()), loss, float((wrong * weights).mean()))
+    return RouterScore(1.0 - float(wrong.mean()), loss, float((wrong * weights).mean()))
 
 
 def _weights(samples: Samples) -> torch.Tensor:
@@ -219,20 +219,20 @@ def _weighted_bce(
     return (losses * weights).sum() / weights.sum().clamp(min=1e-8)
 
 
-class KindTask(SmallNetTask):
-    """Trains a :class:`KindNet` on cached samples; ``RUN/final`` is the last one.
+class RouterTask(SmallNetTask):
+    """Trains a :class:`RouterNet` on cached samples; ``RUN/final`` is the last one.
 
     ``RUN/best`` keeps the lowest validation regret, then the lowest loss; without validation
     samples it is the final net.
     """
 
-    config = KindTrainConfig
+    config = RouterTrainConfig
     headline = ("bce",)
     flip = ("thumbs",)
 
-    def __init__(self, cfg: KindTrainConfig, run: Run) -> None:
-        super().__init__(cfg, run, KindNet(width=cfg.width))
-        self.last: KindScore | None = None  # the latest validation
+    def __init__(self, cfg: RouterTrainConfig, run: Run) -> None:
+        super().__init__(cfg, run, RouterNet(width=cfg.width))
+        self.last: RouterScore | None = None  # the latest validation
 
     build = staticmethod(build_samples)
 
@@ -247,7 +247,7 @@ class KindTask(SmallNetTask):
         extra: dict[str, Any] = {"step": self.run.step, "labels": {"1": "print", "0": "digital"}}
         if self.last is not None:
             extra.update({f"val_{k}": round(v, 4) for k, v in self.last.metrics().items()})
-        return ModelConfig(arch="kind", kwargs={"width": self.cfg.width}, kind="kind",
+        return ModelConfig(arch="router", kwargs={"width": self.cfg.width}, kind="router",
                            out_range="logits", extra=extra)  # fmt: skip
 
     def train_step(self, batch: Samples) -> dict[str, float]:
@@ -263,4 +263,4 @@ class KindTask(SmallNetTask):
         return Validation(self.last.metrics(), (-self.last.regret, -self.last.loss))
 
 
-__all__ = ["KindScore", "KindTask", "KindTrainConfig", "build_samples", "score"]
+__all__ = ["RouterScore", "RouterTask", "RouterTrainConfig", "build_samples", "score"]
