@@ -264,13 +264,13 @@ def _expected_tone(tone: str, rgb: torch.Tensor) -> torch.Tensor:
     return apply_tone(rgb[None].clone(), load_tone(tone).predict(rgb[None]))[0]
 
 
-def test_the_tone_option_levels_a_print_before_its_expert(identity: str, tmp_path: Path) -> None:
+def test_the_tone_option_levels_what_the_print_expert_made(identity: str, tmp_path: Path) -> None:
     tone = str(save_stretch_tone(tmp_path / "tone"))
     rgb = _squeezed(1)
     whole = restore_tensor(rgb, RestoreOptions(model=identity, tone=tone, tile=0))
     tiled = restore_tensor(rgb, RestoreOptions(model=identity, tone=tone, tile=16, overlap=4))
     assert torch.allclose(whole, _expected_tone(tone, rgb), atol=1e-5)
-    assert torch.allclose(tiled, whole, atol=1e-5)  # per pixel: tiles change nothing
+    assert torch.allclose(tiled, whole, atol=1e-5)  # from a thumbnail: tiles change nothing
     assert whole.amin() < 0.02 and whole.amax() > 0.98  # stretched back to the full range
     off = restore_tensor(rgb, RestoreOptions(model=identity, tone="off"))
     assert torch.allclose(off, rgb, atol=1e-5)
@@ -299,7 +299,7 @@ def test_auto_tone_comes_from_the_restorer_config_and_spares_digital_photos(
     assert torch.allclose(as_digital, rgb, atol=1e-5)
 
 
-def test_tone_reaches_both_experts_of_a_fused_print(tmp_path: Path) -> None:
+def test_tone_levels_a_fused_print(tmp_path: Path) -> None:
     tone = str(save_stretch_tone(tmp_path / "tone"))
     detail = str(save_identity_model(tmp_path / "detail"))
     fusion = {"expert": "digital", "scale": 0.5, "sigma": 2.0}
@@ -307,7 +307,7 @@ def test_tone_reaches_both_experts_of_a_fused_print(tmp_path: Path) -> None:
     rgb = _squeezed(3, (48, 64))
     fused = restore_tensor(rgb, RestoreOptions(model=model, photo_type="print", tile=0))
     expected = _expected_tone(tone, rgb)
-    assert torch.allclose(fused, expected, atol=0.02)  # identity experts: the fusion gives it back
+    assert torch.allclose(fused, expected, atol=0.02)  # identity experts: fusion gives it back
     assert (fused - rgb).abs().mean() > 0.05
 
 

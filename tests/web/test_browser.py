@@ -188,7 +188,7 @@ def test_stylize_a_photo_and_a_bad_painting(page: Any, tmp_path: Path) -> None:
     _choose_style(page, "The Scream (Munch)")
     expect(page.locator("#painting")).to_be_hidden()  # only for "Your own painting"
     page.locator("#stylize-btn").click()
-    expect(page.locator("#status")).to_contain_text("tiny_stylized.png")
+    expect(page.locator("#status")).to_contain_text("tiny_stylized.png", timeout=TIMEOUT_MS)
     page.wait_for_function(  # this result's preview (not the last test's) has the photo's size
         "() => [...document.querySelectorAll('#slider img')].some("
         "img => img.complete && img.naturalWidth === 48 && img.naturalHeight === 32)"
@@ -206,7 +206,7 @@ def test_stylize_a_photo_and_a_bad_painting(page: Any, tmp_path: Path) -> None:
     page.locator('#painting td[aria-label="notes.png"]').wait_for()
     page.locator("#stylize-btn").click()
     one_line = re.compile(r"^\s*⚠️ the painting notes\.png: [^\n]*\S\s*$")
-    expect(page.locator("#status")).to_have_text(one_line, use_inner_text=True)
+    expect(page.locator("#status")).to_have_text(one_line, use_inner_text=True, timeout=TIMEOUT_MS)
     assert "Traceback" not in page.content()
     page.get_by_role("tab", name="Restore").click()  # as the other tests expect the page
 

@@ -130,9 +130,9 @@ ToneOpt = Annotated[
     str,
     typer.Option(
         "--tone",
-        help="Whole-photo tone stage before a print is restored (faded blacks and whites, "
-        "cast, lost saturation): auto (the one the model names), off, or a tone model name "
-        "or folder.",
+        help="Whole-photo tone stage after a print is restored (faded blacks and whites, "
+        "cast, lost saturation the network left): auto (the one the model names), off, or a "
+        "tone model name or folder.",
     ),
 ]
 

@@ -312,13 +312,14 @@ def _tone_wide(toner: tuple[float, float]) -> Op:
 
 
 def tone_mix() -> Op:
-    """Training mix of the tone stage: old prints whose tone went wrong in many ways.
+    """Training mix of the tone stage: old prints whose tone went wrong, and photos whose is right.
 
     Colour photos with :func:`_tone_wide` damage (toner 0.05-0.95; truth: the colour photo)
-    40 %, black-and-white prints with it (toner 0.3-1, grain p 0.5, paper p 0.3; truth: the
-    neutral print) 25 %, ``aged`` 25 %, ``colorfade`` 5 %, ``heavy`` 5 %. Vignetting and
-    uneven exposure (p 0.2-0.3) make the fade not quite global. Only prints: the stage runs
-    on photos the router takes for prints.
+    30 %, black-and-white prints with it (toner 0.3-1, grain p 0.5, paper p 0.3; truth: the
+    neutral print) 20 %, ``aged`` 20 %, ``colorfade`` 5 %, ``heavy`` 5 %, and undamaged photos
+    20 % (truth: themselves), because the stage runs on what the print expert made, and a
+    print it restored well must be left alone. Vignetting and uneven exposure (p 0.2-0.3) make
+    the fade not quite global.
     """
     colour = Sequential(
         [_tone_wide((0.05, 0.95)), Maybe(Vignette(), 0.2), Maybe(UnevenExposure(), 0.2)]
@@ -333,8 +334,8 @@ def tone_mix() -> Op:
             Maybe(PaperTexture(), 0.3),
         ]
     )
-    mixes = [colour, prints, aged(), colorfade(), heavy()]
-    return OneOf(mixes, probs=(0.4, 0.25, 0.25, 0.05, 0.05))
+    mixes = [colour, prints, aged(), colorfade(), heavy(), Sequential([])]
+    return OneOf(mixes, probs=(0.3, 0.2, 0.2, 0.05, 0.05, 0.2))
 
 
 # --- registry -----------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""Whole-image tone: undo a print's faded levels, cast and lost saturation before restoring.
+"""Whole-image tone: the faded levels, cast and lost saturation a print's restorer left.
 
 A restorer sees one tile (in training, one 128 px crop) at a time, so it cannot tell whether
 a photo was squeezed into lifted blacks and dulled whites, or was simply low in contrast:
 that is a question about the whole photo. :class:`ToneNet` looks at a thumbnail of the
-degraded photo and predicts seven numbers; :func:`apply_tone` turns them into one global
-colour transform, applied at full resolution before the restorer:
+restored print and predicts seven numbers; :func:`apply_tone` turns them into one global
+colour transform, applied at full resolution:
 
 1. per channel, the measured levels ``[lo, hi]`` (the 0.5 % and 99.5 % quantiles of the
    thumbnail) go to ``[lo (1 - z_lo), hi + z_hi (1 - hi)]``: ``z = 0`` leaves a channel
@@ -13,7 +13,8 @@ colour transform, applied at full resolution before the restorer:
 2. the saturation about the luma is scaled by ``1 + z_sat`` (0 at ``z_sat = -1``: gray).
 
 The parametrisation is anchored on the measured levels so that "leave it", "stretch it fully"
-and everything between are equally easy to learn. The last layer starts at zero, so an
+and everything between are equally easy to learn, and a photo that already spans the range
+is nearly left alone whatever ``z`` is. The last layer starts at zero, so an
 untrained net is the identity. Both steps are per-pixel affine maps of the colour, so a
 monochrome print (colour a function of brightness) stays monochrome.
 

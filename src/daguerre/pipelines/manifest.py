@@ -63,7 +63,7 @@ class RestorerManifest:
         detail: a print gets its tone from this model at reduced size and its fine detail
             from another expert (``extra.detail``, :mod:`daguerre.pipelines.fusion`).
         grade: the colour-grade model trained on this pipeline's output (``extra.grade``).
-        tone: the whole-image tone model that levels a print before its expert sees it
+        tone: the whole-image tone model that levels what the print expert made
             (``extra.tone``, :class:`daguerre.nn.tone.ToneNet`); prints only.
     """
 

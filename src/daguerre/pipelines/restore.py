@@ -40,7 +40,7 @@ from daguerre.pipelines.scratches import resolve_scratch_mask
 
 if TYPE_CHECKING:
     from daguerre.nn.grade import GradeNet
-    from daguerre.nn.tone import ToneParams
+    from daguerre.nn.tone import ToneNet
 
 ImageT = TypeVar("ImageT")
 
@@ -104,22 +104,6 @@ def _with_empty_mask(net: torch.nn.Module) -> Any:
     return forward
 
 
-def _with_tone(model: Any, tone: ToneParams) -> Any:
-    """Level each tile's RGB (the first 3 channels) by ``tone`` before ``model`` sees it.
-
-    The tone transform is per pixel, so tile by tile it equals toning the whole photo first,
-    without a full-size copy of it. Computed in float32 whatever the autocast.
-    """
-    from daguerre.nn.tone import apply_tone
-
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(x.device.type, enabled=False):
-            rgb = apply_tone(x[:, :3].float(), tone.to(x.device))
-        return model(torch.cat([rgb.to(x.dtype), x[:, 3:]], dim=1))
-
-    return forward
-
-
 def _network_input(
     expert: Expert, rgb: torch.Tensor, mask: torch.Tensor | None
 ) -> tuple[Any, torch.Tensor]:
@@ -144,7 +128,7 @@ def _pass_progress(progress: Progress | None, index: int, passes: int) -> Progre
 
 def run_expert(
     restorer: Restorer, expert: Expert, rgb: torch.Tensor, mask: torch.Tensor | None,
-    progress: Progress | None = None, tone: ToneParams | None = None,
+    progress: Progress | None = None,
 ) -> torch.Tensor:  # fmt: skip
     """One expert over ``(B,3,H,W)`` float32 [0, 1] ``rgb``, tiled; a new tensor, same shape.
 
@@ -158,15 +142,12 @@ def run_expert(
         mask: ``(B,1,H,W)`` defect mask, 1 = damaged, or ``None`` (an all-zero one for a
             network with a mask input).
         progress: called as ``progress(done, total)`` per tile, over all ensemble passes.
-        tone: level the photos by this tone transform (tile by tile) before the network.
 
     Raises:
         RestoreOptionsError: (``option="mask"``) a mask for a network without a mask input.
     """
     options, device = restorer.options, restorer.device
     model, net_input = _network_input(expert, rgb, mask)
-    if tone is not None:
-        model = _with_tone(model, tone)
     h, w = rgb.shape[-2:]
     net_input = pad_to_min(net_input, 2 * expert.pad_multiple)
     tiles, passes = options.tiles(), iter(range(options.ensemble))
@@ -191,10 +172,13 @@ def restore_as(
     """``(B,3,H,W)`` photos restored by the digital expert, or as prints (fused if set up)."""
     if not as_print and restorer.digital_expert is not None:
         return run_expert(restorer, restorer.digital_expert, rgb, mask, progress)
-    tone = None if restorer.tone is None else restorer.tone.predict(rgb)
     if restorer.detail_expert is not None:
-        return fuse(restorer, rgb, mask, progress, tone)
-    return run_expert(restorer, restorer.print_expert, rgb, mask, progress, tone)
+        restored = fuse(restorer, rgb, mask, progress)
+    else:
+        restored = run_expert(restorer, restorer.print_expert, rgb, mask, progress)
+    if restorer.tone is not None:
+        tone_in_place(restorer.tone, restored)
+    return restored
 
 
 def restore_routed(
@@ -218,35 +202,42 @@ def fuse(
     rgb: torch.Tensor,
     mask: torch.Tensor | None,
     progress: Progress | None = None,
-    tone: ToneParams | None = None,
 ) -> torch.Tensor:
     """Prints ``(B,3,H,W)``: tone from the print expert at reduced size, detail from another.
 
     The print expert runs on the photo shrunk by the fusion's ``scale``, the detail expert at
     full size; see :func:`daguerre.pipelines.fusion.fuse_in_place`. A gray photo's two
-    restorations are made gray before they are fused. With ``tone``, both experts see the
-    photo levelled by it.
+    restorations are made gray before they are fused.
     """
-    from daguerre.nn.tone import apply_tone
-
     fusion, detail = restorer.fusion, restorer.detail_expert
     assert fusion is not None and detail is not None, "fuse() needs a restorer set up to fuse"
     size = small_size(rgb.shape[-2], rgb.shape[-1], fusion.scale)
     small = shrink_area(rgb, size)
     small_mask = None if mask is None else resize_mask(mask, size)
-    small_gray = looks_gray(small)  # before toning: per-channel levels could tint a gray photo
-    if tone is not None:
-        apply_tone(small, tone.to(small.device))
-    low = run_expert(restorer, restorer.print_expert, small, small_mask)
-    gray_in_place(low, small_gray)
+    tone = run_expert(restorer, restorer.print_expert, small, small_mask)
+    gray_in_place(tone, looks_gray(small))
     del small
     gray = looks_gray(rgb)
-    restored = run_expert(restorer, detail, rgb, mask, progress, tone)
+    restored = run_expert(restorer, detail, rgb, mask, progress)
     gray_in_place(restored, gray)
-    return fuse_in_place(restored, low, fusion.sigma)
+    return fuse_in_place(restored, tone, fusion.sigma)
 
 
-# --- 4. grade and 5. finish -------------------------------------------------------------------
+# --- 4. tone, grade and 5. finish -------------------------------------------------------------
+
+
+def tone_in_place(tone: ToneNet, restored: torch.Tensor) -> None:
+    """Level restored prints ``(B,3,H,W)`` in place: their faded blacks, whites, cast, saturation.
+
+    The transform comes from a thumbnail of what the print expert made, so a print it
+    restored well (full range, no cast) is left nearly alone and a fade it did not know is
+    stretched (:mod:`daguerre.nn.tone`). A gray photo stays gray: it gets its luma's levels.
+    """
+    from daguerre.nn.tone import apply_tone
+
+    gray = looks_gray(restored)
+    apply_tone(restored, tone.predict(restored).to(restored.device))
+    gray_in_place(restored, gray)
 
 
 def grade_in_place(grade: GradeNet, rgb: torch.Tensor, restored: torch.Tensor) -> None:

@@ -70,8 +70,8 @@ class RestoreOptions:
         grade: the whole-image colour grade applied after the network: "auto" (the grade
             model the restoration model's config names, if any), "off", or a grade model
             name or folder (see :mod:`daguerre.nn.grade`).
-        tone: the whole-image tone stage that levels a print's faded blacks and whites, its
-            cast and lost saturation before the print expert: "auto" (the tone model the
+        tone: the whole-image tone stage that levels what the print expert left of a print's
+            faded blacks and whites, its cast and lost saturation: "auto" (the tone model the
             restoration model's config names, if any), "off", or a tone model name or folder
             (see :mod:`daguerre.nn.tone`). Photos restored as digital photos are left alone.
         monochrome: "auto": a photo that looks like a monochrome print (neutral, sepia-toned

@@ -84,7 +84,7 @@ class Restorer:
         router: picks the expert per photo; with ``photo_type="auto"`` only.
         detail_expert: gives a print its fine detail (``fusion``); ``None`` without fusion.
         grade: the colour-grade network (CPU), or ``None``.
-        tone: the tone network (CPU) that levels prints before their expert, or ``None``.
+        tone: the tone network (CPU) that levels restored prints, or ``None``.
     """
 
     options: RestoreOptions
@@ -152,34 +152,30 @@ def load_router(model: str) -> Router:
     return Router(model, net.eval(), router_manifest(model, config.extra).threshold)
 
 
-@functools.lru_cache(maxsize=4)
-def load_grade(model: str) -> GradeNet:
-    """Load (and cache) a colour-grade model; float32, eval mode, on the CPU (it is tiny).
+def _load_small(model: str, kind: str, what: str) -> torch.nn.Module:
+    """A tiny whole-image model of checkpoint ``kind``: float32, eval mode, CPU.
 
     Raises:
-        CheckpointMismatchError: the model is not a colour grade.
+        CheckpointMismatchError: the model is of another kind (the message says ``what``).
     """
     from daguerre.weights import load_model
 
     net, config = load_model(model)
-    if config.kind != "grade":
-        raise CheckpointMismatchError(f"{model}: a '{config.kind}' model, not a colour grade")
-    return cast("GradeNet", net.eval())
+    if config.kind != kind:
+        raise CheckpointMismatchError(f"{model}: a '{config.kind}' model, not {what}")
+    return net.eval()
+
+
+@functools.lru_cache(maxsize=4)
+def load_grade(model: str) -> GradeNet:
+    """Load (and cache) a colour-grade model (raises CheckpointMismatchError if it is not one)."""
+    return cast("GradeNet", _load_small(model, "grade", "a colour grade"))
 
 
 @functools.lru_cache(maxsize=4)
 def load_tone(model: str) -> ToneNet:
-    """Load (and cache) a tone model; float32, eval mode, on the CPU (it is tiny).
-
-    Raises:
-        CheckpointMismatchError: the model is not a tone model.
-    """
-    from daguerre.weights import load_model
-
-    net, config = load_model(model)
-    if config.kind != "tone":
-        raise CheckpointMismatchError(f"{model}: a '{config.kind}' model, not a tone model")
-    return cast("ToneNet", net.eval())
+    """Load (and cache) a tone model (raises CheckpointMismatchError if it is not one)."""
+    return cast("ToneNet", _load_small(model, "tone", "a tone model"))
 
 
 def _optional(option: str, name: str | None, load: Callable[[str], T]) -> T | None:

@@ -48,7 +48,7 @@ from daguerre.nn.grade import (
 )
 from daguerre.train.config import AdamWConfig, RunConfig
 from daguerre.train.run import Run
-from daguerre.train.samples import Samples, SmallNetTask, readable_photos, stack_items
+from daguerre.train.samples import Samples, SmallNetTask, samples_of_photos
 from daguerre.train.trainer import Validation
 from daguerre.weights.checkpoint import ModelConfig
 
@@ -136,15 +136,12 @@ def build_samples(
         ImageReadError: no readable photo at all.
     """
     from daguerre.degrade.presets import build_preset
-    from daguerre.train.data import sample_seed
 
     op = build_preset(cfg.data.preset)
-    items: list[Samples] = []
-    for index, clean in readable_photos(folders, cfg.data.max_side):
-        for k in range(per_image):
-            gen = torch.Generator("cpu").manual_seed(sample_seed(cfg.seed, salt, index, k))
-            items.append(make_sample(clean, op, gen, cfg.restore_model, cfg.net.thumb))
-    return stack_items(items, folders)
+    return samples_of_photos(
+        folders, cfg.data.max_side, cfg.seed, per_image, salt,
+        lambda clean, gen: make_sample(clean, op, gen, cfg.restore_model, cfg.net.thumb),
+    )  # fmt: skip
 
 
 # --- loss and training --------------------------------------------------------------------

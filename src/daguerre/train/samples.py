@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,28 @@ def readable_photos(folders: tuple[str, ...], max_side: int) -> Iterator[tuple[i
         if (index + 1) % 50 == 0:
             elapsed = time.monotonic() - start
             log.info("samples: %d/%d photos, %.0f s", index + 1, len(paths), elapsed)
+
+
+def samples_of_photos(
+    folders: tuple[str, ...], max_side: int, seed: int, per_image: int, salt: int,
+    make: Callable[[torch.Tensor, torch.Generator], Samples],
+) -> Samples:  # fmt: skip
+    """``make(photo, gen)`` ``per_image`` times per readable photo, stacked.
+
+    Each sample's generator is seeded from ``(seed, salt, photo index, k)``, so a sample
+    does not change when other photos are added.
+
+    Raises:
+        ImageReadError: no readable photo at all.
+    """
+    from daguerre.train.data import sample_seed
+
+    items: list[Samples] = []
+    for index, clean in readable_photos(folders, max_side):
+        for k in range(per_image):
+            gen = torch.Generator("cpu").manual_seed(sample_seed(seed, salt, index, k))
+            items.append(make(clean, gen))
+    return stack_items(items, folders)
 
 
 def stack_items(items: list[Samples], folders: tuple[str, ...]) -> Samples:

@@ -30,7 +30,7 @@ import torch.nn.functional as F  # noqa: N812
 from daguerre.nn.tone import THUMB, ToneNet, ToneParams, measured_levels, tone_thumbnail, toned
 from daguerre.train.config import AdamWConfig, RunConfig
 from daguerre.train.run import Run
-from daguerre.train.samples import Samples, SmallNetTask, readable_photos, stack_items
+from daguerre.train.samples import Samples, SmallNetTask, samples_of_photos
 from daguerre.train.trainer import Validation
 from daguerre.weights.checkpoint import ModelConfig
 
@@ -102,15 +102,12 @@ def build_samples(
         ImageReadError: no readable photo at all.
     """
     from daguerre.degrade.presets import build_preset
-    from daguerre.train.data import sample_seed
 
     op = build_preset(cfg.data.preset)
-    items: list[Samples] = []
-    for index, clean in readable_photos(folders, cfg.data.max_side):
-        for k in range(per_image):
-            gen = torch.Generator("cpu").manual_seed(sample_seed(cfg.seed, salt, index, k))
-            items.append(make_sample(clean, op, gen, cfg.data))
-    return stack_items(items, folders)
+    return samples_of_photos(
+        folders, cfg.data.max_side, cfg.seed, per_image, salt,
+        lambda clean, gen: make_sample(clean, op, gen, cfg.data),
+    )  # fmt: skip
 
 
 # --- training -----------------------------------------------------------------------------
