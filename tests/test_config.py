@@ -42,7 +42,6 @@ def _config_class(name: str) -> type:
     from daguerre.train.grade import GradeTrainConfig
     from daguerre.train.router import RouterTrainConfig
     from daguerre.train.scratch import ScratchTrainConfig
-    from daguerre.train.tone import ToneTrainConfig
 
     prefixes = {
         "scratch": ScratchTrainConfig,
@@ -52,7 +51,6 @@ def _config_class(name: str) -> type:
         "style": CycleGANConfig,
         "restore": TrainConfig,
         "debug": TrainConfig,
-        "tone": ToneTrainConfig,
     }
     return next(cls for prefix, cls in prefixes.items() if name.startswith(prefix))
 

@@ -94,7 +94,6 @@ def test_main_turns_a_daguerre_error_into_one_line(
         ("scratch", ["--data", "--val"]),
         ("grade", ["--data", "--val"]),
         ("router", ["--data", "--val"]),
-        ("tone", ["--data", "--val"]),
         ("style", ["--a", "--b"]),
         ("adain", ["--content", "--style"]),
     ],

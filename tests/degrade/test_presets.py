@@ -19,7 +19,7 @@ from daguerre.errors import UnknownNameError
 from tests.degrade.contract import make_image
 
 USER_PRESETS = ["aged", "heavy", "colorfade", "scratches-only", "unstructured", "realesrgan"]
-MIXES = ["restore-mix", "restore-mix2", "restore-digital", "defects", "detector-mix", "tone-mix"]
+MIXES = ["restore-mix", "restore-mix2", "restore-digital", "defects", "detector-mix"]
 NAMES = USER_PRESETS + MIXES
 
 

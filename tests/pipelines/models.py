@@ -75,20 +75,9 @@ def save_offset_grade(folder: Path, offset: float) -> Path:
     return save_model(folder, net, config)
 
 
-def save_stretch_tone(folder: Path, z: tuple[float, ...] = (1, 1, 1, 1, 1, 1, 0)) -> Path:
-    """A tone model whose prediction is always ``z`` (default: a full auto-levels stretch)."""
-    from daguerre.nn.tone import ToneNet
-
-    net = ToneNet(width=4)
-    with torch.no_grad():
-        net.head[-1].bias.copy_(torch.tensor(z, dtype=torch.float32))
-    config = ModelConfig(arch="tone", kwargs={"width": 4}, kind="tone", out_range="tone")
-    return save_model(folder, net, config)
-
-
 def forget_loaded_models() -> None:
     """Drop the restorer's cached models (after a test rewrote a model's config.json)."""
-    from daguerre.pipelines.restorer import load_expert, load_restorer, load_router, load_tone
+    from daguerre.pipelines.restorer import load_expert, load_restorer, load_router
 
-    for cache in (load_restorer, load_expert, load_router, load_tone):
+    for cache in (load_restorer, load_expert, load_router):
         cache.cache_clear()

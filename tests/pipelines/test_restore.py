@@ -6,12 +6,7 @@ import torch
 from PIL import Image
 
 from daguerre.pipelines.restore import RestoreOptions, RestoreOptionsError, restore, restore_tensor
-from tests.pipelines.models import (
-    save_identity_model,
-    save_offset_grade,
-    save_random_model,
-    save_stretch_tone,
-)
+from tests.pipelines.models import save_identity_model, save_offset_grade, save_random_model
 
 
 @pytest.fixture(scope="module")
@@ -247,71 +242,3 @@ def test_bf16_restoration_stays_close_to_fp32(
     bf16 = restore_tensor(rgb, RestoreOptions(model=random_model))
     assert bf16.dtype == torch.float32 and bf16.shape == rgb.shape
     assert 0 < float((bf16 - fp32).abs().max()) < 0.02  # bf16 did run, and barely moved it
-
-
-# --- the tone stage ---------------------------------------------------------------------------
-
-
-def _squeezed(seed: int, size: tuple[int, int] = (36, 52)) -> torch.Tensor:
-    """A photo pressed into [0.2, 0.7] per channel: lifted blacks, dulled whites."""
-    return 0.2 + 0.5 * torch.rand(3, *size, generator=torch.Generator().manual_seed(seed))
-
-
-def _expected_tone(tone: str, rgb: torch.Tensor) -> torch.Tensor:
-    from daguerre.nn.tone import apply_tone
-    from daguerre.pipelines.restorer import load_tone
-
-    return apply_tone(rgb[None].clone(), load_tone(tone).predict(rgb[None]))[0]
-
-
-def test_the_tone_option_levels_what_the_print_expert_made(identity: str, tmp_path: Path) -> None:
-    tone = str(save_stretch_tone(tmp_path / "tone"))
-    rgb = _squeezed(1)
-    whole = restore_tensor(rgb, RestoreOptions(model=identity, tone=tone, tile=0))
-    tiled = restore_tensor(rgb, RestoreOptions(model=identity, tone=tone, tile=16, overlap=4))
-    assert torch.allclose(whole, _expected_tone(tone, rgb), atol=1e-5)
-    assert torch.allclose(tiled, whole, atol=1e-5)  # from a thumbnail: tiles change nothing
-    assert whole.amin() < 0.02 and whole.amax() > 0.98  # stretched back to the full range
-    off = restore_tensor(rgb, RestoreOptions(model=identity, tone="off"))
-    assert torch.allclose(off, rgb, atol=1e-5)
-
-
-def _restorer_naming(tmp_path: Path, **extra: object) -> str:
-    import json
-
-    model = save_identity_model(tmp_path / "restorer")
-    config = json.loads((model / "config.json").read_text())
-    config["extra"].update(extra)
-    (model / "config.json").write_text(json.dumps(config))
-    return str(model)
-
-
-def test_auto_tone_comes_from_the_restorer_config_and_spares_digital_photos(
-    tmp_path: Path,
-) -> None:
-    tone = str(save_stretch_tone(tmp_path / "tone"))
-    digital = str(save_identity_model(tmp_path / "digital"))
-    model = _restorer_naming(tmp_path, tone=tone, experts={"digital": digital})
-    rgb = _squeezed(2)
-    as_print = restore_tensor(rgb, RestoreOptions(model=model, photo_type="print"))
-    assert torch.allclose(as_print, _expected_tone(tone, rgb), atol=1e-5)
-    as_digital = restore_tensor(rgb, RestoreOptions(model=model, photo_type="digital"))
-    assert torch.allclose(as_digital, rgb, atol=1e-5)
-
-
-def test_tone_levels_a_fused_print(tmp_path: Path) -> None:
-    tone = str(save_stretch_tone(tmp_path / "tone"))
-    detail = str(save_identity_model(tmp_path / "detail"))
-    fusion = {"expert": "digital", "scale": 0.5, "sigma": 2.0}
-    model = _restorer_naming(tmp_path, tone=tone, experts={"digital": detail}, detail=fusion)
-    rgb = _squeezed(3, (48, 64))
-    fused = restore_tensor(rgb, RestoreOptions(model=model, photo_type="print", tile=0))
-    expected = _expected_tone(tone, rgb)
-    assert torch.allclose(fused, expected, atol=0.02)  # identity experts: fusion gives it back
-    assert (fused - rgb).abs().mean() > 0.05
-
-
-def test_tone_option_rejects_a_model_of_another_kind(identity: str) -> None:
-    with pytest.raises(RestoreOptionsError, match="not a tone model") as caught:
-        restore_tensor(torch.rand(3, 16, 16), RestoreOptions(model=identity, tone=identity))
-    assert caught.value.option == "tone"

@@ -44,7 +44,6 @@ from daguerre.cli.options import (
     QuietOpt,
     SeedOpt,
     TileOpt,
-    ToneOpt,
     photo_type_of,
     restore_usage_error,
 )
@@ -141,16 +140,15 @@ def _mode(
 
 
 def _restore_options(
-    model: str, tile: int, device: str, grade: str, photo_type: str, ensemble: int, fusion: str,
-    tone: str = "auto",
-) -> RestoreOptions:  # fmt: skip
+    model: str, tile: int, device: str, grade: str, photo_type: str, ensemble: int, fusion: str
+) -> RestoreOptions:
     """The options of the model under test, loaded and checked (bad ones: usage errors)."""
     from daguerre.pipelines.restore import RestoreOptions, RestoreOptionsError, load_restorer
 
     try:  # loaded on the device the run uses, so the models are cached for it
         options = RestoreOptions(
             model=model, tile=tile, device=device, grade=grade, photo_type=photo_type,
-            ensemble=ensemble, fusion=fusion, tone=tone,
+            ensemble=ensemble, fusion=fusion,
         )  # fmt: skip
         load_restorer(options)
     except RestoreOptionsError as err:
@@ -365,7 +363,6 @@ def restore(
     fd: FdOpt = False,
     tile: TileOpt = 512,
     grade: GradeOpt = "auto",
-    tone: ToneOpt = "auto",
     photo_type: PhotoTypeOpt = PhotoType.auto,
     fusion: FusionOpt = Fusion.auto,
     ensemble: EnsembleOpt = 1,
@@ -389,7 +386,7 @@ def restore(
 
     mode, folder = _mode(clean, real, preset, fd, max_side)
     chosen = photo_type_of(photo_type, kind).value
-    options = _restore_options(model, tile, device, grade, chosen, ensemble, fusion.value, tone)
+    options = _restore_options(model, tile, device, grade, chosen, ensemble, fusion.value)
     methods = _methods(options)
     if mode == "paired":
         try:
@@ -428,8 +425,8 @@ def restore(
         "max_side": max_side,
         "folder": str(folder),
     }
-    run_settings = {"limit": limit, "tile": tile, "grade": grade, "tone": tone,
-                    "photo_type": chosen, "ensemble": ensemble, "fusion": fusion.value}  # fmt: skip
+    run_settings = {"limit": limit, "tile": tile, "grade": grade, "photo_type": chosen,
+                    "ensemble": ensemble, "fusion": fusion.value}  # fmt: skip
     table = dataclasses.replace(
         table,
         failed=(*run.read_failed, *table.failed),

@@ -126,15 +126,6 @@ GradeOpt = Annotated[
         "off, or a grade model name or folder.",
     ),
 ]
-ToneOpt = Annotated[
-    str,
-    typer.Option(
-        "--tone",
-        help="Whole-photo tone stage after a print is restored (faded blacks and whites, "
-        "cast, lost saturation the network left): auto (the one the model names), off, or a "
-        "tone model name or folder.",
-    ),
-]
 
 
 class Monochrome(enum.StrEnum):

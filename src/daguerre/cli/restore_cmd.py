@@ -33,7 +33,6 @@ from daguerre.cli.options import (
     RecursiveOpt,
     SkipExistingOpt,
     TileOpt,
-    ToneOpt,
     photo_type_of,
     restore_usage_error,
 )
@@ -92,7 +91,6 @@ def restore(
     scratch_model: ScratchModelOpt = "scratch",
     scratch_threshold: ScratchThresholdOpt = None,
     grade: GradeOpt = "auto",
-    tone: ToneOpt = "auto",
     monochrome: MonochromeOpt = Monochrome.auto,
     photo_type: PhotoTypeOpt = PhotoType.auto,
     fusion: FusionOpt = Fusion.auto,
@@ -123,8 +121,7 @@ def restore(
             strength=strength, model=model, tile=tile, overlap=overlap,
             device=device, precision=precision.value, scratches=scratches,
             scratch_model=scratch_model, scratch_threshold=scratch_threshold, grade=grade,
-            tone=tone, monochrome=monochrome.value,
-            photo_type=photo_type_of(photo_type, kind).value,
+            monochrome=monochrome.value, photo_type=photo_type_of(photo_type, kind).value,
             ensemble=ensemble, fusion=fusion.value,
         )  # fmt: skip
         load_restorer(options)

@@ -1,4 +1,4 @@
-"""``daguerre train restore|scratch|style|adain|grade|router|tone``: one command body.
+"""``daguerre train restore|scratch|style|adain|grade|router``: one command body.
 
 Runs unchanged under ``torchrun --nproc_per_node=N -m daguerre train restore ...`` (DDP).
 The kinds differ only in their help line and their folder options, each of which fills one
@@ -41,8 +41,6 @@ COMMANDS: dict[str, tuple[tuple[Folders, ...], str]] = {
                            "(RUN/best, kind grade)."),
     "router": ((DATA, VAL), "Train the photo-type router (old print vs digital photo) that picks "
                           "a restoration expert."),
-    "tone": ((DATA, VAL), "Train the whole-photo tone stage that levels a print's faded blacks "
-                          "and whites, cast and saturation (RUN/best, kind tone)."),
     "style": ((A, B), "Train an unpaired A->B style (CycleGAN); the result is RUN/style for "
                       "`stylize --style`."),
     "adain": ((CONTENT, STYLE), "Train the AdaIN decoder for painting mode; the result is "

@@ -28,11 +28,10 @@ from typing import Any
 from daguerre.degrade.base import Degradation
 from daguerre.degrade.blur import GaussianBlur, RealESRGANBlur
 from daguerre.degrade.chain import Maybe, OneOf, Sequential, Shuffle
-from daguerre.degrade.color import ColorJitter, Grayscale
+from daguerre.degrade.color import Grayscale
 from daguerre.degrade.cracks import Cracks
 from daguerre.degrade.craquelure import Craquelure
 from daguerre.degrade.creases import Creases
-from daguerre.degrade.curves import ColorCast, Levels
 from daguerre.degrade.dust import Dust
 from daguerre.degrade.exposure import UnevenExposure
 from daguerre.degrade.flaking import Flaking
@@ -275,69 +274,6 @@ def restore_digital() -> Op:
     )
 
 
-# --- the tone stage's training mix -----------------------------------------------------------
-
-
-def _tone_wide(toner: tuple[float, float]) -> Op:
-    """Tone and colour damage sampled wide and independently; the ops that fire are shuffled.
-
-    * sepia toner mixed in at a fraction ``toner`` (warmth 0.3-1.6, cream 0-1), p 0.35; the
-      truth keeps its colour (toner over a colour photo hides colour, it does not remove it);
-    * dye fading with every dye free: cyan 0-0.6, magenta 0-0.4, yellow 0-0.5 of its density
-      lost, yellow stain 0-0.15, overall 0.1-1, p 0.3;
-    * a cast of any hue: highlight gain 0-0.45, shadow veil of another hue 0-0.15, p 0.5;
-    * levels squeezes, each p 0.35: shadows only (black lifted 0-0.3), highlights only (white
-      lowered to 0.65-1), both; each per channel +-0.05;
-    * per-channel curves (gamma 0.6-1.6 log-uniform, per channel x exp(+-0.15)), p 0.35;
-    * contrast 0.6-1.1 and saturation 0.2-1 (brightness 0.85-1.15), p 0.3;
-    * yellowed gelatin and paper (0.1-0.6), p 0.25; an uneven fade (0.05-0.6), p 0.35.
-    """
-    return Shuffle(
-        [
-            Maybe(Sepia(strength=toner, warmth=(0.3, 1.6), cream=(0.0, 1.0),
-                        applies_to_target=False), 0.35),
-            Maybe(DyeFade(strength=(0.1, 1.0), cyan=(0.0, 0.6), magenta=(0.0, 0.4),
-                          yellow=(0.0, 0.5), stain=(0.0, 0.15)), 0.3),
-            Maybe(ColorCast(), 0.5),
-            Maybe(Levels(black=(0.0, 0.3), white=(1.0, 1.0), gamma=(1.0, 1.0)), 0.35),
-            Maybe(Levels(black=(0.0, 0.0), white=(0.65, 1.0), gamma=(1.0, 1.0)), 0.35),
-            Maybe(Levels(black=(0.0, 0.3), white=(0.65, 1.0), gamma=(1.0, 1.0)), 0.35),
-            Maybe(Levels(black=(0.0, 0.0), white=(1.0, 1.0), jitter=0.0), 0.35),
-            Maybe(ColorJitter(brightness=(0.85, 1.15), contrast=(0.6, 1.1),
-                              saturation=(0.2, 1.0), hue=(0.0, 0.0)), 0.3),
-            Maybe(Yellowing(strength=(0.1, 0.6)), 0.25),
-            Maybe(Fade(strength=(0.05, 0.6)), 0.35),
-        ]
-    )  # fmt: skip
-
-
-def tone_mix() -> Op:
-    """Training mix of the tone stage: old prints whose tone went wrong, and photos whose is right.
-
-    Colour photos with :func:`_tone_wide` damage (toner 0.05-0.95; truth: the colour photo)
-    30 %, black-and-white prints with it (toner 0.3-1, grain p 0.5, paper p 0.3; truth: the
-    neutral print) 20 %, ``aged`` 20 %, ``colorfade`` 5 %, ``heavy`` 5 %, and undamaged photos
-    20 % (truth: themselves), because the stage runs on what the print expert made, and a
-    print it restored well must be left alone. Vignetting and uneven exposure (p 0.2-0.3) make
-    the fade not quite global.
-    """
-    colour = Sequential(
-        [_tone_wide((0.05, 0.95)), Maybe(Vignette(), 0.2), Maybe(UnevenExposure(), 0.2)]
-    )
-    prints = Sequential(
-        [
-            Grayscale(),
-            Maybe(FilmGrain(), 0.5),
-            _tone_wide((0.3, 1.0)),
-            Maybe(Vignette(), 0.3),
-            Maybe(UnevenExposure(), 0.3),
-            Maybe(PaperTexture(), 0.3),
-        ]
-    )
-    mixes = [colour, prints, aged(), colorfade(), heavy(), Sequential([])]
-    return OneOf(mixes, probs=(0.3, 0.2, 0.2, 0.05, 0.05, 0.2))
-
-
 # --- registry -----------------------------------------------------------------------------
 
 PRESETS: dict[str, Callable[[], Op]] = {
@@ -366,14 +302,13 @@ TRAINING_MIXES: dict[str, Callable[[], Op]] = {
     "restore-digital": restore_digital,
     "defects": defects,
     "detector-mix": detector_mix,
-    "tone-mix": tone_mix,
 }
 """Training mixture name -> factory; resolved by :func:`build_preset`, never listed to users.
 
 ``restore-mix2`` trained the shipped print expert (``restore``), ``restore-digital`` the
 digital expert and ``detector-mix`` the scratch detector; ``restore-mix`` trained the print
 expert's first two stages (and is the colour grade's default), ``defects`` the first detector
-(it is the aged-print half of ``detector-mix``), ``tone-mix`` the tone stage.
+(it is the aged-print half of ``detector-mix``).
 """
 
 
@@ -384,7 +319,7 @@ def preset_names(*, training: bool = False) -> list[str]:
         >>> preset_names()[:2]
         ['aged', 'heavy']
         >>> preset_names(training=True)[-1]
-        'tone-mix'
+        'detector-mix'
     """
     return [*PRESETS, *TRAINING_MIXES] if training else list(PRESETS)
 

@@ -22,7 +22,6 @@ from daguerre.nn.generators.unet import UNetGenerator
 from daguerre.nn.grade import GradeNet
 from daguerre.nn.router import RouterNet
 from daguerre.nn.scratch_unet import ScratchUNet
-from daguerre.nn.tone import ToneNet
 
 GENERATORS: dict[str, type[nn.Module]] = {
     "unet": UNetGenerator,
@@ -32,7 +31,6 @@ GENERATORS: dict[str, type[nn.Module]] = {
     "scratch_unet": ScratchUNet,
     "grade": GradeNet,
     "router": RouterNet,
-    "tone": ToneNet,
 }
 
 DISCRIMINATORS: dict[str, type[nn.Module]] = {

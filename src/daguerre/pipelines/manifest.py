@@ -63,8 +63,6 @@ class RestorerManifest:
         detail: a print gets its tone from this model at reduced size and its fine detail
             from another expert (``extra.detail``, :mod:`daguerre.pipelines.fusion`).
         grade: the colour-grade model trained on this pipeline's output (``extra.grade``).
-        tone: the whole-image tone model that levels what the print expert made
-            (``extra.tone``, :class:`daguerre.nn.tone.ToneNet`); prints only.
     """
 
     mask_channel: bool = False
@@ -72,7 +70,6 @@ class RestorerManifest:
     router: str | None = None
     detail: FusionConfig | None = None
     grade: str | None = None
-    tone: str | None = None
 
     @property
     def detail_model(self) -> str | None:
@@ -90,7 +87,7 @@ class RouterManifest:
 
     Args:
         threshold: a photo is taken for an old print when the router's logit is above this
-            (``extra.threshold``; calibrated on training photos, see the ``kind`` model card).
+            (``extra.threshold``; calibrated on training photos, see the ``router`` model card).
     """
 
     threshold: float = 0.0
@@ -124,10 +121,10 @@ def restorer_manifest(model: str, extra: Mapping[str, Any]) -> RestorerManifest:
 
     Example:
         >>> manifest = restorer_manifest("m", {"mask_channel": True, "experts": {"digital": "d"}})
-        >>> manifest.mask_channel, manifest.digital, manifest.router, manifest.tone
+        >>> manifest.mask_channel, manifest.digital, manifest.router, manifest.grade
         (True, 'd', None, None)
     """
-    _check_keys(model, extra, {"mask_channel", "experts", "router", "detail", "grade", "tone"})
+    _check_keys(model, extra, {"mask_channel", "experts", "router", "detail", "grade"})
     experts = _experts(model, extra.get("experts", {}))
     router = _name(model, extra, "router")
     if router is not None and "digital" not in experts:
@@ -137,7 +134,7 @@ def restorer_manifest(model: str, extra: Mapping[str, Any]) -> RestorerManifest:
         raise ManifestError(model, "mask_channel", f"expected true or false, got {mask_channel!r}")
     return RestorerManifest(
         mask_channel, experts.get("digital"), router, _detail(model, extra.get("detail"), experts),
-        _name(model, extra, "grade"), _name(model, extra, "tone"),
+        _name(model, extra, "grade"),
     )  # fmt: skip
 
 

@@ -40,7 +40,6 @@ from daguerre.pipelines.scratches import resolve_scratch_mask
 
 if TYPE_CHECKING:
     from daguerre.nn.grade import GradeNet
-    from daguerre.nn.tone import ToneNet
 
 ImageT = TypeVar("ImageT")
 
@@ -173,12 +172,8 @@ def restore_as(
     if not as_print and restorer.digital_expert is not None:
         return run_expert(restorer, restorer.digital_expert, rgb, mask, progress)
     if restorer.detail_expert is not None:
-        restored = fuse(restorer, rgb, mask, progress)
-    else:
-        restored = run_expert(restorer, restorer.print_expert, rgb, mask, progress)
-    if restorer.tone is not None:
-        tone_in_place(restorer.tone, restored)
-    return restored
+        return fuse(restorer, rgb, mask, progress)
+    return run_expert(restorer, restorer.print_expert, rgb, mask, progress)
 
 
 def restore_routed(
@@ -223,21 +218,7 @@ def fuse(
     return fuse_in_place(restored, tone, fusion.sigma)
 
 
-# --- 4. tone, grade and 5. finish -------------------------------------------------------------
-
-
-def tone_in_place(tone: ToneNet, restored: torch.Tensor) -> None:
-    """Level restored prints ``(B,3,H,W)`` in place: their faded blacks, whites, cast, saturation.
-
-    The transform comes from a thumbnail of what the print expert made, so a print it
-    restored well (full range, no cast) is left nearly alone and a fade it did not know is
-    stretched (:mod:`daguerre.nn.tone`). A gray photo stays gray: it gets its luma's levels.
-    """
-    from daguerre.nn.tone import apply_tone
-
-    gray = looks_gray(restored)
-    apply_tone(restored, tone.predict(restored).to(restored.device))
-    gray_in_place(restored, gray)
+# --- 4. grade and 5. finish -------------------------------------------------------------------
 
 
 def grade_in_place(grade: GradeNet, rgb: torch.Tensor, restored: torch.Tensor) -> None:

@@ -70,10 +70,6 @@ class RestoreOptions:
         grade: the whole-image colour grade applied after the network: "auto" (the grade
             model the restoration model's config names, if any), "off", or a grade model
             name or folder (see :mod:`daguerre.nn.grade`).
-        tone: the whole-image tone stage that levels what the print expert left of a print's
-            faded blacks and whites, its cast and lost saturation: "auto" (the tone model the
-            restoration model's config names, if any), "off", or a tone model name or folder
-            (see :mod:`daguerre.nn.tone`). Photos restored as digital photos are left alone.
         monochrome: "auto": a photo that looks like a monochrome print (neutral, sepia-toned
             or yellowed; :func:`daguerre.pipelines.monochrome.looks_monochrome`) comes out
             neutral gray, so no colour is invented; "tone": such a print comes out neutral,
@@ -86,7 +82,7 @@ class RestoreOptions:
             names experts (its manifest's ``digital`` expert; the shipped ``restore`` is the
             old-print expert and names ``restore-digital`` for digital photos with digital
             damage): "auto" asks the manifest's router
-            (:class:`daguerre.nn.router.RouterNet`) per photo; "print" uses ``model`` itself;
+            (:class:`daguerre.nn.kind.KindNet`) per photo; "print" uses ``model`` itself;
             "digital" its digital expert. A model without experts restores every photo itself.
         ensemble: 1, 2, 4 or 8: average the network over that many flipped/transposed
             copies of the photo (:mod:`daguerre.infer.ensemble`); ``ensemble`` times slower,
@@ -111,7 +107,6 @@ class RestoreOptions:
     scratch_model: str = "scratch"
     scratch_threshold: float | None = None
     grade: str = "auto"
-    tone: str = "auto"
     monochrome: str = "auto"
     photo_type: str = "auto"
     ensemble: int = 1

@@ -32,7 +32,6 @@ from daguerre.pipelines.scratches import DetectOptions, load_detector
 
 if TYPE_CHECKING:
     from daguerre.nn.grade import GradeNet
-    from daguerre.nn.tone import ToneNet
 
 T = TypeVar("T")
 
@@ -84,7 +83,6 @@ class Restorer:
         router: picks the expert per photo; with ``photo_type="auto"`` only.
         detail_expert: gives a print its fine detail (``fusion``); ``None`` without fusion.
         grade: the colour-grade network (CPU), or ``None``.
-        tone: the tone network (CPU) that levels restored prints, or ``None``.
     """
 
     options: RestoreOptions
@@ -94,7 +92,6 @@ class Restorer:
     router: Router | None = None
     detail_expert: Expert | None = None
     grade: GradeNet | None = None
-    tone: ToneNet | None = None
 
     @property
     def fusion(self) -> FusionConfig | None:
@@ -139,7 +136,7 @@ def load_router(model: str) -> Router:
 
     The threshold trades the two kinds of mistake (a print left faded by the digital expert,
     a digital photo smoothed and re-toned by the print expert); the shipped one is
-    calibrated on training photos (see the ``kind`` model card).
+    calibrated on training photos (see the ``router`` model card).
 
     Raises:
         CheckpointMismatchError: the model is not a photo-type router.
@@ -152,37 +149,19 @@ def load_router(model: str) -> Router:
     return Router(model, net.eval(), router_manifest(model, config.extra).threshold)
 
 
-def _load_small(model: str, kind: str, what: str) -> torch.nn.Module:
-    """A tiny whole-image model of checkpoint ``kind``: float32, eval mode, CPU.
+@functools.lru_cache(maxsize=4)
+def load_grade(model: str) -> GradeNet:
+    """Load (and cache) a colour-grade model; float32, eval mode, on the CPU (it is tiny).
 
     Raises:
-        CheckpointMismatchError: the model is of another kind (the message says ``what``).
+        CheckpointMismatchError: the model is not a colour grade.
     """
     from daguerre.weights import load_model
 
     net, config = load_model(model)
-    if config.kind != kind:
-        raise CheckpointMismatchError(f"{model}: a '{config.kind}' model, not {what}")
-    return net.eval()
-
-
-@functools.lru_cache(maxsize=4)
-def load_grade(model: str) -> GradeNet:
-    """Load (and cache) a colour-grade model (raises CheckpointMismatchError if it is not one)."""
-    return cast("GradeNet", _load_small(model, "grade", "a colour grade"))
-
-
-@functools.lru_cache(maxsize=4)
-def load_tone(model: str) -> ToneNet:
-    """Load (and cache) a tone model (raises CheckpointMismatchError if it is not one)."""
-    return cast("ToneNet", _load_small(model, "tone", "a tone model"))
-
-
-def _optional(option: str, name: str | None, load: Callable[[str], T]) -> T | None:
-    """The model ``name`` loaded for ``option``; ``None`` when it is ``None`` or "off"."""
-    if name is None or name == "off":
-        return None
-    return _load(option, lambda: load(name))
+    if config.kind != "grade":
+        raise CheckpointMismatchError(f"{model}: a '{config.kind}' model, not a colour grade")
+    return cast("GradeNet", net.eval())
 
 
 @functools.lru_cache(maxsize=8)
@@ -192,8 +171,7 @@ def load_restorer(options: RestoreOptions) -> Restorer:
     Raises:
         RestoreOptionsError: ``option`` names what is wrong: ``"device"`` (not usable),
             ``"model"`` (missing, or a malformed manifest), ``"grade"`` (missing or not a
-            grade), ``"tone"`` (missing or not a tone model), ``"photo_type"`` (a digital
-            expert or router that is missing or wrong),
+            grade), ``"photo_type"`` (a digital expert or router that is missing or wrong),
             ``"fusion"`` (a missing detail expert), ``"scratches"`` (an expert without a mask
             input, or neither off, auto nor an existing mask file or folder),
             ``"scratch_model"`` (a missing or wrong detector).
@@ -206,14 +184,14 @@ def load_restorer(options: RestoreOptions) -> Restorer:
     device = _load("device", lambda: resolve_device(options.device))
     primary = _load("model", lambda: load_expert(options.model, str(device)))
     manifest = primary.manifest
-    grade = _optional(
-        "grade", manifest.grade if options.grade == "auto" else options.grade, load_grade
-    )
-    tone = _optional("tone", manifest.tone if options.tone == "auto" else options.tone, load_tone)
+    grade_name = manifest.grade if options.grade == "auto" else options.grade
+    grade = None
+    if grade_name is not None and grade_name != "off":
+        grade = _load("grade", lambda: load_grade(grade_name))
     restorer = Restorer(
         options, device, primary,
         *_experts_for(options, manifest, str(device)),
-        grade=grade, tone=tone,
+        grade=grade,
     )  # fmt: skip
     _check_scratches(restorer)
     return restorer
@@ -272,5 +250,4 @@ __all__ = [
     "load_grade",
     "load_restorer",
     "load_router",
-    "load_tone",
 ]

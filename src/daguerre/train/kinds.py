@@ -14,7 +14,6 @@ from daguerre.train.grade import GradeTask
 from daguerre.train.restore import RestoreTask
 from daguerre.train.router import RouterTask
 from daguerre.train.scratch import ScratchTask
-from daguerre.train.tone import ToneTask
 from daguerre.train.trainer import Task
 
 KINDS: dict[str, type[Task[Any]]] = {
@@ -24,5 +23,4 @@ KINDS: dict[str, type[Task[Any]]] = {
     "adain": AdaINTask,
     "grade": GradeTask,
     "router": RouterTask,
-    "tone": ToneTask,
 }
