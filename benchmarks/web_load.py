@@ -28,7 +28,7 @@ import torch
 from PIL import Image
 
 from daguerre.web.devserver import ServerProcess, tiny_model
-from daguerre.web.jobs import model_problem
+from daguerre.web.restore_jobs import model_problem
 
 REQUEST_TIMEOUT_S = 300.0
 

@@ -28,7 +28,7 @@ TIMEOUT_MS = 120_000
 
 def _pick_model(name: str, scratch: Path) -> str:
     """``name`` when it loads; else a tiny untrained model in ``scratch`` (with a warning)."""
-    from daguerre.web.jobs import model_problem
+    from daguerre.web.restore_jobs import model_problem
 
     problem = model_problem(name)
     if problem is None:

@@ -17,15 +17,10 @@ from daguerre.degrade.base import generator_for
 from daguerre.degrade.presets import build_preset
 from daguerre.io.image import read_image
 from daguerre.pipelines.age import age_tensor, file_seed
+from daguerre.web.age_jobs import age_task
 from daguerre.web.devserver import tiny_model
-from daguerre.web.jobs import (
-    WebSettings,
-    WorkDirs,
-    age_task,
-    model_problem,
-    run_job,
-    sanitize_stem,
-)
+from daguerre.web.jobs import WebSettings, WorkDirs, run_job, sanitize_stem
+from daguerre.web.restore_jobs import model_problem
 from tests.badfiles import BAD_KEYS, GOOD_KEYS, make_corpus
 
 gr = pytest.importorskip("gradio")
@@ -328,7 +323,7 @@ def test_scratch_sensitivity_sets_the_inpainting_threshold(
     tmp_path: Path, workdirs: WorkDirs
 ) -> None:
     from daguerre.pipelines.restore import RestoreOptions, restore_tensor
-    from daguerre.web.app import SCRATCH_CHOICES, SCRATCH_THRESHOLDS
+    from daguerre.web.restore_tab import SCRATCH_CHOICES, SCRATCH_THRESHOLDS
     from tests.pipelines.models import save_random_model
     from tests.pipelines.test_scratches import save_detector_model
 

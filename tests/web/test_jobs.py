@@ -11,13 +11,8 @@ import torch
 from daguerre.io.image import LoadedImage
 from daguerre.io.meta import ImageMeta
 from daguerre.pipelines.restore import RestoreOptions, RestoreOptionsError, restore_tensor
-from daguerre.web.jobs import (
-    WebSettings,
-    model_problem,
-    restore_problem,
-    restore_task,
-    scratch_problem,
-)
+from daguerre.web.jobs import WebSettings
+from daguerre.web.restore_jobs import model_problem, restore_problem, restore_task, scratch_problem
 from tests.pipelines.models import save_identity_model, save_offset_model, save_random_model
 from tests.pipelines.test_scratches import save_detector_model
 

@@ -12,7 +12,8 @@ from PIL import Image
 from daguerre.io.image import read_image
 from daguerre.pipelines.stylize import StylizeOptions, installed_styles, stylize_tensor
 from daguerre.web.devserver import tiny_model
-from daguerre.web.jobs import WebSettings, WorkDirs, painting_problem
+from daguerre.web.jobs import WebSettings, WorkDirs
+from daguerre.web.stylize_jobs import painting_problem
 from tests.badfiles import BAD_KEYS, GOOD_KEYS, make_corpus
 
 gr = pytest.importorskip("gradio")

