@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,35 +17,12 @@ from daguerre.degrade.presets import build_preset
 from daguerre.io.image import read_image
 from daguerre.pipelines.age import age_tensor, file_seed
 from daguerre.web.age_jobs import age_task
-from daguerre.web.devserver import tiny_model
 from daguerre.web.jobs import WebSettings, WorkDirs, run_job, sanitize_stem
 from daguerre.web.restore_jobs import model_problem
-from tests.badfiles import BAD_KEYS, GOOD_KEYS, make_corpus
+from tests.badfiles import BAD_KEYS, GOOD_KEYS
 
 gr = pytest.importorskip("gradio")
 from daguerre.web.app import NO_FILES, Handlers, build_app  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tiny_model(tmp_path_factory.mktemp("model"))
-
-
-@pytest.fixture
-def workdirs() -> Iterator[WorkDirs]:
-    dirs = WorkDirs()
-    yield dirs
-    dirs.close()
-
-
-@pytest.fixture
-def handlers(model: Path, workdirs: WorkDirs) -> Handlers:
-    return Handlers(WebSettings(model=str(model), max_upload_mb=1.0), workdirs)
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return make_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 def _photo(path: Path, size: tuple[int, int] = (40, 28)) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,38 +10,15 @@ from PIL import Image
 
 from daguerre.io.image import read_image
 from daguerre.pipelines.stylize import StylizeOptions, installed_styles, stylize_tensor
-from daguerre.web.devserver import tiny_model
 from daguerre.web.jobs import WebSettings, WorkDirs
 from daguerre.web.stylize_jobs import painting_problem
-from tests.badfiles import BAD_KEYS, GOOD_KEYS, make_corpus
+from tests.badfiles import BAD_KEYS, GOOD_KEYS
 
 gr = pytest.importorskip("gradio")
 from daguerre.web.app import NO_FILES, NO_PAINTING, Handlers, build_app  # noqa: E402
 from daguerre.web.stylize_tab import OWN_PAINTING, style_choices  # noqa: E402
 
 EIGHT_BIT = 1 / 255 + 1e-6  # results are written as 8-bit files: rounding only
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tiny_model(tmp_path_factory.mktemp("model"))
-
-
-@pytest.fixture
-def workdirs() -> Iterator[WorkDirs]:
-    dirs = WorkDirs()
-    yield dirs
-    dirs.close()
-
-
-@pytest.fixture
-def handlers(model: Path, workdirs: WorkDirs) -> Handlers:
-    return Handlers(WebSettings(model=str(model), max_upload_mb=1.0), workdirs)
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return make_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 def _photo(path: Path, size: tuple[int, int] = (40, 28), seed: int = 0) -> Path:
