@@ -19,7 +19,14 @@ from daguerre.errors import UnknownNameError
 from tests.degrade.contract import make_image
 
 USER_PRESETS = ["aged", "heavy", "colorfade", "scratches-only", "unstructured", "realesrgan"]
-MIXES = ["restore-mix", "restore-mix2", "restore-digital", "defects", "detector-mix"]
+MIXES = [
+    "restore-mix",
+    "restore-mix2",
+    "restore-digital",
+    "defects",
+    "detector-mix",
+    "restore-inpaint",
+]
 NAMES = USER_PRESETS + MIXES
 
 

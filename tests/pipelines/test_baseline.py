@@ -12,6 +12,7 @@ from daguerre.pipelines.baseline import (
     classical_restore,
     estimate_noise_sigma,
     nlm_strength,
+    telea_fill,
     telea_inpaint,
     unsharp_mask,
 )
@@ -74,6 +75,19 @@ def test_telea_fills_a_scratch(gen: torch.Generator) -> None:
     assert torch.equal(filled[~region], scratched[~region])  # untouched outside the mask
     assert (filled[region] - clean[region]).abs().mean() < 0.02
     assert (scratched[region] - clean[region]).abs().mean() > 0.2
+
+
+def test_telea_fill_in_bands_matches_one_piece(gen: torch.Generator) -> None:
+    clean = smooth_image(gen, batch=2, size=64)
+    mask = torch.zeros(2, 1, 64, 64)
+    mask[0, :, 30:33, 5:60] = 1.0  # across the band edge at row 32
+    mask[1, :, 5:60, 40:42] = 1.0  # down through every band
+    scratched = torch.where(mask > 0, torch.ones_like(clean), clean)
+    whole = telea_inpaint(scratched, mask)
+    banded = telea_fill(scratched, mask, rows=16, margin=8)
+    assert torch.equal(banded[mask.expand_as(clean) == 0], scratched[mask.expand_as(clean) == 0])
+    assert (banded - whole).abs().max() < 0.05  # context cut at 8 rows: close, not identical
+    assert torch.equal(telea_fill(clean, torch.zeros(2, 1, 64, 64)), clean)
 
 
 def test_telea_mask_forms(gen: torch.Generator) -> None:

@@ -42,6 +42,11 @@ def test_the_shipped_router_and_detector_manifests() -> None:
     )
 
 
+def test_a_prefill_expert_says_so() -> None:
+    manifest = restorer_manifest("m", {"mask_channel": True, "prefill": True})
+    assert manifest == RestorerManifest(mask_channel=True, prefill=True)
+
+
 def test_training_records_are_accepted_and_ignored() -> None:
     cyclegan = {"mode": "cyclegan-reverse", "a": ["x"], "b": ["y"]}
     assert restorer_manifest("m", cyclegan) == RestorerManifest()
@@ -54,6 +59,8 @@ def test_training_records_are_accepted_and_ignored() -> None:
     [
         ({"mask_chanel": True}, "extra.mask_chanel"),
         ({"mask_channel": "yes"}, "extra.mask_channel"),
+        ({"mask_channel": True, "prefill": 1}, "extra.prefill"),
+        ({"prefill": True}, "extra.prefill"),
         ({"experts": ["restore-digital"]}, "extra.experts"),
         ({"experts": {"film": "x"}}, "extra.experts.film"),
         ({"experts": {"digital": ""}}, "extra.experts.digital"),

@@ -69,6 +69,25 @@ def test_mask_model_uses_the_mask(mask_model: str) -> None:
     assert not torch.allclose(without, with_mask)
 
 
+def test_a_prefill_model_gets_the_damage_filled_first(tmp_path: Path) -> None:
+    from daguerre.pipelines.baseline import telea_fill
+
+    gen = torch.Generator().manual_seed(5)
+    clean = torch.linspace(0, 1, 40).repeat(3, 40, 1) * 0.8 + 0.1  # a smooth ramp
+    mask = torch.zeros(1, 40, 40)
+    mask[:, 18:23, :] = 1.0
+    damaged = torch.where(mask > 0, torch.rand(3, 40, 40, generator=gen), clean)
+    seeing = str(save_identity_model(tmp_path / "see", mask_channel=True))
+    filling = str(save_identity_model(tmp_path / "fill", mask_channel=True, prefill=True))
+    through = restore_tensor(damaged, RestoreOptions(model=seeing), mask=mask)
+    filled = restore_tensor(damaged, RestoreOptions(model=filling), mask=mask)
+    assert torch.allclose(through, damaged, atol=1e-5)  # an identity net keeps the damage
+    assert torch.allclose(filled, telea_fill(damaged[None], mask[None])[0], atol=1e-5)
+    inside = mask.expand(3, -1, -1) > 0
+    assert (filled - clean)[inside].abs().mean() < 0.5 * (damaged - clean)[inside].abs().mean()
+    assert torch.allclose(filled[~inside], damaged[~inside], atol=1e-5)
+
+
 def test_mask_with_maskless_model_raises(random_model: str) -> None:
     with pytest.raises(ValueError, match="no mask input"):
         restore_tensor(

@@ -50,3 +50,20 @@ def test_dataset_mask_noise(tmp_path) -> None:
         assert torch.equal(a["degraded"], b["degraded"])  # only the mask input changes
         differs += int(not torch.equal(a["mask_in"], b["mask_in"]))
     assert differs >= 3
+
+
+def test_dataset_prefill_fills_the_marked_pixels_only(tmp_path) -> None:
+    from daguerre.pipelines.baseline import telea_inpaint
+
+    write_image(tmp_path / "a.png", torch.rand(3, 96, 96, generator=_gen(0)))
+    raw = SyntheticPairs(tmp_path, preset="scratches-only", crop=64, mask_dropout=0.0, length=3)
+    filled = SyntheticPairs(
+        tmp_path, preset="scratches-only", crop=64, mask_dropout=0.0, prefill=True, length=3
+    )
+    for i in range(3):
+        a, b = raw[i], filled[i]
+        assert torch.equal(a["mask_in"], b["mask_in"]) and a["mask_in"].any()
+        assert torch.equal(b["degraded"], telea_inpaint(a["degraded"], a["mask_in"]))
+        outside = a["mask_in"].expand(3, -1, -1) == 0
+        assert torch.equal(a["degraded"][outside], b["degraded"][outside])
+        assert not torch.equal(a["degraded"], b["degraded"])

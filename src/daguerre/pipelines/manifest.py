@@ -63,6 +63,10 @@ class RestorerManifest:
         detail: a print gets its tone from this model at reduced size and its fine detail
             from another expert (``extra.detail``, :mod:`daguerre.pipelines.fusion`).
         grade: the colour-grade model trained on this pipeline's output (``extra.grade``).
+        prefill: the network was trained to refine a Telea fill of the masked pixels
+            (``extra.prefill``, ``data.prefill`` in training) rather than to see through the
+            damage; the pipeline then fills them first, and experts without ``prefill`` get
+            the filled photo without the mask.
     """
 
     mask_channel: bool = False
@@ -70,6 +74,7 @@ class RestorerManifest:
     router: str | None = None
     detail: FusionConfig | None = None
     grade: str | None = None
+    prefill: bool = False
 
     @property
     def detail_model(self) -> str | None:
@@ -124,18 +129,26 @@ def restorer_manifest(model: str, extra: Mapping[str, Any]) -> RestorerManifest:
         >>> manifest.mask_channel, manifest.digital, manifest.router, manifest.grade
         (True, 'd', None, None)
     """
-    _check_keys(model, extra, {"mask_channel", "experts", "router", "detail", "grade"})
+    _check_keys(model, extra, {"mask_channel", "experts", "router", "detail", "grade", "prefill"})
     experts = _experts(model, extra.get("experts", {}))
     router = _name(model, extra, "router")
     if router is not None and "digital" not in experts:
         raise ManifestError(model, "router", "needs extra.experts.digital: nothing to route to")
-    mask_channel = extra.get("mask_channel", False)
-    if not isinstance(mask_channel, bool):
-        raise ManifestError(model, "mask_channel", f"expected true or false, got {mask_channel!r}")
+    mask_channel, prefill = _flag(model, extra, "mask_channel"), _flag(model, extra, "prefill")
+    if prefill and not mask_channel:
+        raise ManifestError(model, "prefill", "needs extra.mask_channel: nothing marks the fill")
     return RestorerManifest(
         mask_channel, experts.get("digital"), router, _detail(model, extra.get("detail"), experts),
-        _name(model, extra, "grade"),
+        _name(model, extra, "grade"), prefill,
     )  # fmt: skip
+
+
+def _flag(model: str, extra: Mapping[str, Any], key: str) -> bool:
+    """``extra[key]`` as a bool (``False`` when absent), or a :class:`ManifestError`."""
+    value = extra.get(key, False)
+    if not isinstance(value, bool):
+        raise ManifestError(model, key, f"expected true or false, got {value!r}")
+    return value
 
 
 def router_manifest(model: str, extra: Mapping[str, Any]) -> RouterManifest:

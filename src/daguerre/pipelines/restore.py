@@ -139,14 +139,15 @@ def run_expert(
         expert: the network.
         rgb: the photos.
         mask: ``(B,1,H,W)`` defect mask, 1 = damaged, or ``None`` (an all-zero one for a
-            network with a mask input).
+            network with a mask input, and for an expert that does not take the mask of a
+            prefilled photo: :meth:`Restorer.takes_mask`).
         progress: called as ``progress(done, total)`` per tile, over all ensemble passes.
 
     Raises:
         RestoreOptionsError: (``option="mask"``) a mask for a network without a mask input.
     """
     options, device = restorer.options, restorer.device
-    model, net_input = _network_input(expert, rgb, mask)
+    model, net_input = _network_input(expert, rgb, mask if restorer.takes_mask(expert) else None)
     h, w = rgb.shape[-2:]
     net_input = pad_to_min(net_input, 2 * expert.pad_multiple)
     tiles, passes = options.tiles(), iter(range(options.ensemble))
@@ -270,7 +271,13 @@ def run_restorer(
     batched = rgb if rgb.ndim == 4 else rgb[None]
     flags = neutral_flags(batched, restorer.options.monochrome)  # before the output exists
     masks = defect_mask_for(restorer, batched, mask)
-    restored = restore_routed(restorer, batched, masks, route(restorer, batched), progress)
+    net_in = batched
+    if masks is not None and restorer.prefill:  # the experts refine a fill of the damage
+        from daguerre.pipelines.baseline import telea_fill
+
+        net_in = telea_fill(batched, masks)
+    restored = restore_routed(restorer, net_in, masks, route(restorer, batched), progress)
+    del net_in
     if restorer.grade is not None:  # trained on what the routed, fused pipeline makes
         grade_in_place(restorer.grade, batched, restored)
     finish_in_place(restored, batched, flags, restorer.options.strength)

@@ -99,6 +99,15 @@ class Restorer:
         return None if self.detail_expert is None else self.print_expert.manifest.detail
 
     @property
+    def prefill(self) -> bool:
+        """Masked pixels are filled (OpenCV Telea) before the experts; see ``manifest.prefill``."""
+        return self.print_expert.manifest.prefill
+
+    def takes_mask(self, expert: Expert) -> bool:
+        """Whether ``expert`` gets the defect mask: with a prefill, only experts trained on one."""
+        return not self.prefill or expert.manifest.prefill
+
+    @property
     def detect(self) -> DetectOptions | None:
         """The detector settings of ``scratches="auto"`` (``None`` for any other mask)."""
         return self.options.detect_options() if self.options.scratches == "auto" else None

@@ -79,6 +79,7 @@ class DataConfig:
     mask_channel: bool = False  # feed the defect mask as a 4th input channel (inpainting)
     mask_dropout: float = 0.3  # with mask_channel: probability that the mask input is zeroed
     mask_noise: float = 0.0  # with mask_channel: share of detector-like masks (train.mask_noise)
+    prefill: bool = False  # with mask_channel: masked pixels pre-filled by Telea; the net refines
     real: tuple[str, ...] = ()  # folders of real old scans: the unpaired domain (real_domain)
 
 

@@ -214,6 +214,9 @@ class SyntheticPairs(_PhotoSamples):
             detector-like (misses and false marks, :func:`daguerre.train.mask_noise.
             noisy_mask`); the target stays the clean photo, so the restorer learns to keep
             clean content under a false mark.
+        prefill: with ``mask_dropout``, the pixels of a kept ``"mask_in"`` are filled by
+            OpenCV Telea in ``"degraded"`` (:func:`daguerre.pipelines.baseline.telea_inpaint`),
+            so the network learns to refine a fill rather than to see through the damage.
 
     Raises:
         ImageReadError: no readable image under ``root``.
@@ -243,6 +246,7 @@ class SyntheticPairs(_PhotoSamples):
         return_params: bool = False,
         mask_dropout: float | None = None,
         mask_noise: float = 0.0,
+        prefill: bool = False,
     ) -> None:
         super().__init__(root, crop=crop, scale_range=scale_range, seed=seed, length=length,
                          cache_images=cache_images, max_side=max_side)  # fmt: skip
@@ -252,6 +256,7 @@ class SyntheticPairs(_PhotoSamples):
             mask_dropout,
             mask_noise,
         )
+        self.prefill = prefill
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         """Return ``degraded``/``clean`` ``(3,S,S)``, ``mask`` ``(1,S,S)`` float32 [0,1], index."""
@@ -271,6 +276,10 @@ class SyntheticPairs(_PhotoSamples):
             if self.mask_noise > 0 and float(torch.rand((), generator=gen)) < self.mask_noise:
                 mask_in = noisy_mask(mask_in, clean, gen)
             item["mask_in"] = mask_in * keep
+            if self.prefill and keep and bool(mask_in.any()):
+                from daguerre.pipelines.baseline import telea_inpaint
+
+                item["degraded"] = telea_inpaint(item["degraded"], mask_in)
         if self.return_params:
             item["params"] = json.dumps(describe(result.params))
         return item

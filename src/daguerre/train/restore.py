@@ -164,6 +164,7 @@ class RestoreTask(Task[PairedValidator]):
             length=10**12,  # the step sampler asks for global sample numbers; photos cycle
             mask_dropout=cfg.data.mask_dropout if cfg.data.mask_channel else None,
             mask_noise=cfg.data.mask_noise if cfg.data.mask_channel else 0.0,
+            prefill=cfg.data.prefill and cfg.data.mask_channel,
         )
 
     @classmethod
