@@ -26,6 +26,7 @@ MIXES = [
     "defects",
     "detector-mix",
     "restore-inpaint",
+    "restore-digital-inpaint",
 ]
 NAMES = USER_PRESETS + MIXES
 

@@ -289,6 +289,11 @@ def restore_inpaint() -> Op:
     return OneOf([restore_mix2(), Marks(), Sequential([aged(), Marks()])], probs=(0.5, 0.3, 0.2))
 
 
+def restore_digital_inpaint() -> Op:
+    """``restore-digital`` 60 % and :class:`Marks` on clean photos 40 % (the digital expert's)."""
+    return OneOf([restore_digital(), Marks()], probs=(0.6, 0.4))
+
+
 # --- registry -----------------------------------------------------------------------------
 
 PRESETS: dict[str, Callable[[], Op]] = {
@@ -318,14 +323,16 @@ TRAINING_MIXES: dict[str, Callable[[], Op]] = {
     "defects": defects,
     "detector-mix": detector_mix,
     "restore-inpaint": restore_inpaint,
+    "restore-digital-inpaint": restore_digital_inpaint,
 }
 """Training mixture name -> factory; resolved by :func:`build_preset`, never listed to users.
 
 ``restore-mix2`` trained the shipped print expert (``restore``), ``restore-digital`` the
 digital expert and ``detector-mix`` the scratch detector; ``restore-mix`` trained the print
 expert's first two stages (and is the colour grade's default), ``defects`` the first detector
-(it is the aged-print half of ``detector-mix``). ``restore-inpaint`` trains a print expert to
-refine a Telea fill of marked damage (``data.prefill``; docs/experiments.md, 2026-12-07).
+(it is the aged-print half of ``detector-mix``). ``restore-inpaint`` and
+``restore-digital-inpaint`` train the two experts to refine a Telea fill of marked damage
+(``data.prefill``; docs/experiments.md, 2026-12-07).
 """
 
 
@@ -336,7 +343,7 @@ def preset_names(*, training: bool = False) -> list[str]:
         >>> preset_names()[:2]
         ['aged', 'heavy']
         >>> preset_names(training=True)[-1]
-        'detector-mix'
+        'restore-digital-inpaint'
     """
     return [*PRESETS, *TRAINING_MIXES] if training else list(PRESETS)
 
