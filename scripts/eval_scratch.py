@@ -4,7 +4,8 @@
    F1 / IoU of the detector's mask (its calibrated threshold, no dilation) against the
    engine's mask. ``--preset exam-scratches`` uses the scratch exam instead
    (:mod:`daguerre.metrics.exam`, damage written apart from our engine, never trained on)
-   and its exact masks; parts 2 and 3 are otherwise the same.
+   and its exact masks; ``--preset exam-bands`` the inpainting exam (bands 2-16 px wide,
+   mostly opaque: what only a fill can restore); parts 2 and 3 are otherwise the same.
 2. Inpainting: the same damaged photos, PSNR inside the true mask for our restorer given the
    mask vs OpenCV Telea with the same mask, and for ``--scratches auto`` (the detector's mask
    at the restore threshold, grown 2 px: what a user gets) at each restore threshold.
@@ -12,7 +13,7 @@
    engine's true mask, dilated the same way: what a perfect detector would give).
 
 Usage: python scripts/eval_scratch.py --clean ../shared/data/clean/val [--limit N] [--max-side 512]
-       [--preset scratches-only|exam-scratches]
+       [--preset scratches-only|exam-scratches|exam-bands]
 
 Every photo of the folder by default (clean/val: 137); ``--limit N`` takes the first N in
 sorted order (clean/val's first 40 are the Set5/Set14/McMaster test images, the hardest).
@@ -20,7 +21,7 @@ sorted order (clean/val's first 40 are the Set5/Set14/McMaster test images, the 
 ``--scales 1,1.5`` runs the detector at those input scales (default: its own).
 ``--thresholds 0.3,0.5,0.7`` also prints detection scores and ``aged`` PSNR with ``auto`` at
 other probability thresholds (choose one on ``clean/train`` photos, never on the photos you
-report); ``--detect-only`` skips parts 2 and 3.
+report); ``--detect-only`` skips parts 2 and 3, ``--no-aged`` part 3.
 """
 
 from __future__ import annotations
@@ -82,8 +83,8 @@ def main() -> None:
     parser.add_argument(
         "--preset",
         default="scratches-only",
-        choices=["scratches-only", "exam-scratches"],
-        help="damage for parts 1-2: our preset, or the scratch exam with its exact masks",
+        choices=["scratches-only", "exam-scratches", "exam-bands"],
+        help="damage for parts 1-2: our preset, or an exam with its exact masks",
     )
     parser.add_argument("--limit", type=int, default=0, help="first N photos; 0: all")
     parser.add_argument("--max-side", type=int, default=512)
@@ -96,6 +97,7 @@ def main() -> None:
     )
     parser.add_argument("--thresholds", default="", help="extra thresholds, e.g. 0.3,0.7")
     parser.add_argument("--detect-only", action="store_true")
+    parser.add_argument("--no-aged", action="store_true", help="skip part 3")
     parser.add_argument("--precision", default="auto", help="detector: auto, fp32 or bf16")
     parser.add_argument(
         "--scales", default="", help="detector input scales, e.g. 1,1.5; default: its own"
@@ -138,6 +140,8 @@ def main() -> None:
             for t in restore_sweep:
                 auto = restore_tensor(damaged, restore, mask=defect_mask(prob, t, 2))
                 inside_by[t].append(masked_psnr(auto, target, truth))
+        if args.no_aged:
+            continue
         op = build_preset("aged")
         gen = torch.Generator().manual_seed(image_seed(args.seed + 1, path.stem))
         old = run(op, clean[None], gen)

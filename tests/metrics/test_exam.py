@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from daguerre.errors import UnknownNameError
 from daguerre.metrics import exam as exam_module
-from daguerre.metrics.exam import EXAMS, degrade_exam, exam, exam_scratches
+from daguerre.metrics.exam import EXAMS, degrade_exam, exam, exam_bands, exam_scratches
 
 
 def _photo(seed: int = 0, h: int = 72, w: int = 96) -> torch.Tensor:
@@ -123,6 +123,22 @@ def test_scratches_are_thin_and_both_bright_and_dark() -> None:
         eroded = -F.max_pool2d(-mask[None], 7, stride=1, padding=3)[0]
         assert eroded.sum() <= 0.05 * mask.sum()
     assert bright > 2 * dark > 0  # 70 % of scratches bright, specks half and half
+
+
+def test_bands_are_wide_exact_and_hide_what_lies_under_them() -> None:
+    img = _photo(4, 128, 160)
+    widest = 0.0
+    for seed in range(20):
+        damaged, mask = exam_bands(img, seed)
+        assert torch.equal(damaged[:, mask[0] == 0], img[:, mask[0] == 0])  # exact mask
+        assert mask.sum() > 0 and mask.mean() < 0.5
+        # what survives a 7x7 erosion: the core of bands wider than ~7 px
+        eroded = -F.max_pool2d(-mask[None], 7, stride=1, padding=3)[0]
+        widest = max(widest, float(eroded.sum() / mask.sum()))
+        core = eroded[0] > 0
+        if core.any():  # an opaque band's core tells little of the photo beneath
+            assert (damaged[:, core] - img[:, core]).abs().mean() > 0.15
+    assert widest > 0.3  # some bands are far wider than the scratch exam's 1-4 px
 
 
 def test_exam_steps_run_with_their_probabilities_in_random_order(

@@ -12,16 +12,20 @@ from daguerre.weights.checkpoint import ModelConfig, save_model
 KW = {"base_channels": 8, "depth": 2, "max_channels": 16, "bottleneck_blocks": 1}
 
 
-def save_identity_model(folder: Path, *, mask_channel: bool = False, prefill: bool = False) -> Path:
+def save_identity_model(
+    folder: Path, *, mask_channel: bool = False, prefill: bool = False, inpainting: str = ""
+) -> Path:
     """A residual U-Net whose head is zero: it returns its RGB input exactly.
 
-    With ``prefill`` its manifest says it refines a Telea fill of the masked pixels.
+    With ``prefill`` its manifest says it refines a Telea fill of the masked pixels; with
+    ``inpainting`` it names the restorer that takes over photos with damage to fill.
     """
     kwargs = {**KW, "in_channels": 4 if mask_channel else 3}
     net = UNetGenerator(**kwargs)
     torch.nn.init.zeros_(net.head.weight)
     torch.nn.init.zeros_(net.head.bias)
     extra = {"mask_channel": mask_channel, **({"prefill": True} if prefill else {})}
+    extra |= {"inpainting": inpainting} if inpainting else {}
     config = ModelConfig(arch="unet", kwargs=kwargs, pad_multiple=4, extra=extra)
     return save_model(folder, net, config)
 

@@ -28,11 +28,18 @@ def test_the_shipped_restorer_manifest() -> None:
     manifest = restorer_manifest("restore", _shipped_extra("restore"))
     assert manifest == RestorerManifest(
         mask_channel=True, digital="restore-digital", router="router",
-        detail=FusionConfig("digital", 0.5, 1.0), grade=None,
+        detail=FusionConfig("digital", 0.5, 1.0), grade=None, inpainting="restore-inpaint",
     )  # fmt: skip
     assert manifest.detail_model == "restore-digital"
     digital = restorer_manifest("restore-digital", _shipped_extra("restore-digital"))
     assert digital == RestorerManifest(mask_channel=True)
+    inpaint = restorer_manifest("restore-inpaint", _shipped_extra("restore-inpaint"))
+    assert inpaint == RestorerManifest(
+        mask_channel=True, digital="restore-digital-inpaint", router="router",
+        detail=FusionConfig("digital", 0.5, 1.0), prefill=True,
+    )  # fmt: skip
+    fill = restorer_manifest("restore-digital-inpaint", _shipped_extra("restore-digital-inpaint"))
+    assert fill == RestorerManifest(mask_channel=True, prefill=True)
 
 
 def test_the_shipped_router_and_detector_manifests() -> None:
@@ -45,6 +52,11 @@ def test_the_shipped_router_and_detector_manifests() -> None:
 def test_a_prefill_expert_says_so() -> None:
     manifest = restorer_manifest("m", {"mask_channel": True, "prefill": True})
     assert manifest == RestorerManifest(mask_channel=True, prefill=True)
+
+
+def test_an_inpainting_restorer_is_named() -> None:
+    manifest = restorer_manifest("m", {"mask_channel": True, "inpainting": "restore-inpaint"})
+    assert manifest == RestorerManifest(mask_channel=True, inpainting="restore-inpaint")
 
 
 def test_training_records_are_accepted_and_ignored() -> None:
@@ -61,6 +73,8 @@ def test_training_records_are_accepted_and_ignored() -> None:
         ({"mask_channel": "yes"}, "extra.mask_channel"),
         ({"mask_channel": True, "prefill": 1}, "extra.prefill"),
         ({"prefill": True}, "extra.prefill"),
+        ({"mask_channel": True, "inpainting": ""}, "extra.inpainting"),
+        ({"inpainting": "restore-inpaint"}, "extra.inpainting"),
         ({"experts": ["restore-digital"]}, "extra.experts"),
         ({"experts": {"film": "x"}}, "extra.experts.film"),
         ({"experts": {"digital": ""}}, "extra.experts.digital"),

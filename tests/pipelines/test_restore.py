@@ -88,6 +88,55 @@ def test_a_prefill_model_gets_the_damage_filled_first(tmp_path: Path) -> None:
     assert torch.allclose(filled[~inside], damaged[~inside], atol=1e-5)
 
 
+def test_damage_to_fill_goes_to_the_inpainting_restorer(tmp_path: Path) -> None:
+    from daguerre.pipelines.baseline import telea_fill
+
+    gen = torch.Generator().manual_seed(6)
+    rgb = torch.rand(3, 40, 40, generator=gen)
+    mask = torch.zeros(1, 40, 40)
+    mask[:, 10:14, 5:30] = 1.0
+    filling = save_identity_model(tmp_path / "fill", mask_channel=True, prefill=True)
+    entry = str(save_identity_model(tmp_path / "entry", mask_channel=True, inpainting=str(filling)))
+    options = RestoreOptions(model=entry)
+    assert torch.allclose(restore_tensor(rgb, options), rgb, atol=1e-5)  # no mask: itself
+    empty = restore_tensor(rgb, options, mask=torch.zeros(1, 40, 40))
+    assert torch.allclose(empty, rgb, atol=1e-5)  # nothing to fill: itself, no Telea
+    filled = restore_tensor(rgb, options, mask=mask)
+    telea = telea_fill(rgb[None], mask[None])[0]
+    inside = mask.expand(3, -1, -1) > 0
+    assert torch.allclose(filled[inside], telea[inside], atol=1e-5)  # the inpainter's fill
+    far = torch.ones(1, 40, 40, dtype=torch.bool)
+    far[:, 10 - 3 : 14 + 3, 5 - 3 : 30 + 3] = False  # beyond the 3 px feather
+    assert torch.allclose(filled[far.expand(3, -1, -1)], rgb[far.expand(3, -1, -1)], atol=1e-5)
+
+
+def test_a_fill_fades_into_the_restoration_over_the_feather() -> None:
+    from daguerre.pipelines.restore import blend_fill_in_place
+
+    restored, filled = torch.zeros(1, 3, 9, 20), torch.ones(1, 3, 9, 20)
+    mask = torch.zeros(1, 1, 9, 20)
+    mask[..., 8:10] = 1.0
+    blend_fill_in_place(restored, filled, mask, feather=3)
+    row = restored[0, 0, 4]
+    assert torch.equal(row[8:10], torch.ones(2))  # the damage: the fill, whole
+    assert torch.equal(row[:5], torch.zeros(5)) and torch.equal(row[13:], torch.zeros(7))
+    assert torch.allclose(row[5:8], torch.tensor([0.25, 0.5, 0.75]))  # a ramp, no step
+    assert torch.allclose(row[10:13], torch.tensor([0.75, 0.5, 0.25]))
+
+
+def test_a_chain_of_inpainting_restorers_is_refused(tmp_path: Path) -> None:
+    last = save_identity_model(tmp_path / "last", mask_channel=True)
+    middle = save_identity_model(tmp_path / "mid", mask_channel=True, inpainting=str(last))
+    entry = str(save_identity_model(tmp_path / "entry", mask_channel=True, inpainting=str(middle)))
+    mask = torch.ones(1, 8, 8)
+    with pytest.raises(RestoreOptionsError, match="inpainting model of its own"):
+        restore_tensor(torch.rand(3, 8, 8), RestoreOptions(model=entry), mask=mask)
+    missing = str(save_identity_model(tmp_path / "x", mask_channel=True, inpainting="nope-xyz"))
+    with pytest.raises(RestoreOptionsError) as err:  # checked at load when scratches are on
+        restore_tensor(torch.rand(3, 8, 8), RestoreOptions(model=missing, scratches="auto"))
+    assert err.value.option == "model"
+
+
 def test_mask_with_maskless_model_raises(random_model: str) -> None:
     with pytest.raises(ValueError, match="no mask input"):
         restore_tensor(

@@ -7,9 +7,9 @@ Two modes, a thin shell over :mod:`daguerre.metrics.evaluate`:
   baselines (``baseline``: non-local means + unsharp mask; ``autolevels_median``: per-channel
   0.5/99.5 % auto-levels + 3x3 median) and by the model. PSNR / SSIM against the ground truth
   for the input, each baseline and the model; ``--fd`` adds a patch-level FD-MobileNetV2 (not
-  FID). Besides the ageing presets, NAME may be an exam (``exam``, ``exam-scratches``;
-  :mod:`daguerre.metrics.exam`): damage written apart from our engine, never trained on,
-  whose ground truth is the clean photo.
+  FID). Besides the ageing presets, NAME may be an exam (``exam``, ``exam-scratches``,
+  ``exam-bands``; :mod:`daguerre.metrics.exam`): damage written apart from our engine, never
+  trained on, whose ground truth is the clean photo.
 * ``--real DIR``: real old photos, no ground truth: NIQE before and after (lower is better).
 
 Photos are first downscaled so their long side is at most ``--max-side`` (default 512), which
@@ -77,7 +77,8 @@ PresetOpt = Annotated[
         "--preset",
         "-p",
         help="Degradation for --clean: a preset (`daguerre presets`) or an exam we never train"
-        " on: `exam` (old-photo look) or `exam-scratches` (scratches and dust).",
+        " on: `exam` (old-photo look), `exam-scratches` (scratches and dust) or `exam-bands`"
+        " (wide bands to fill).",
     ),
 ]
 ModelOpt = Annotated[
@@ -374,7 +375,7 @@ def restore(
 
     --clean DIR --preset NAME: degrade, restore, compare PSNR/SSIM with the originals.
 
-    NAME is a preset, or an exam we never train on (exam, exam-scratches).
+    NAME is a preset, or an exam we never train on (exam, exam-scratches, exam-bands).
 
     --real DIR: NIQE before/after, no ground truth (lower is better).
 

@@ -144,7 +144,7 @@ def damage_for(preset: str | Degradation[Any]) -> Damage:
 
     Args:
         preset: a preset name (``daguerre presets``), an exam name (``"exam"``,
-            ``"exam-scratches"``; :mod:`daguerre.metrics.exam`) or a degradation.
+            ``"exam-scratches"``, ``"exam-bands"``; :mod:`daguerre.metrics.exam`) or a degradation.
 
     Returns:
         A function of a (3,H,W) float32 [0,1] CPU image and an int seed; same seed, same output.
@@ -295,8 +295,8 @@ def evaluate_paired(
 
     Per image ``name``: ``run(op, clean, generator_for(image_seed(seed, name)))`` gives the
     degraded input; the ground truth is ``apply_to_target`` of the clean image (a photo turned
-    gray by the preset is compared with a gray target). An exam (``"exam"``,
-    ``"exam-scratches"``) is seeded with ``image_seed(seed, name)`` too, and its ground truth
+    gray by the preset is compared with a gray target). An exam (a key of
+    ``EXAMS``) is seeded with ``image_seed(seed, name)`` too, and its ground truth
     is the clean image (:func:`damage_for`). The degraded input is scored as method
     ``"input"``. PSNR is capped at 100 dB. An image the preset happens to leave unchanged
     (every pixel within half an 8-bit step; ``unstructured`` skips all four of its operations
@@ -307,8 +307,8 @@ def evaluate_paired(
     Args:
         clean_images: ``(name, (3,H,W) float32 [0,1])`` pairs; names should be unique. Images
             with a side under 11 px (the SSIM window) are recorded in ``skipped``.
-        preset: preset name (``daguerre presets``), exam name (``"exam"``,
-            ``"exam-scratches"``) or a degradation.
+        preset: preset name (``daguerre presets``), exam name (a key of
+            ``daguerre.metrics.exam.EXAMS``) or a degradation.
         restorers: ``{method: (3,H,W) -> (3,H,W)}``, all in [0,1]; not named "input" or
             "ground truth".
         seed: run seed; each image's seed derives from it and the name.

@@ -5,7 +5,7 @@ own code and its own parametrisations, so a model that has merely learned our da
 scores visibly worse here than on our presets (see the guide, "How we check ourselves").
 This module imports nothing from ``daguerre.degrade`` on purpose; keep it that way.
 
-Two exams, each ``(3,H,W) float32 RGB [0,1] -> (image, mask)`` with the clean photo as the
+Three exams, each ``(3,H,W) float32 RGB [0,1] -> (image, mask)`` with the clean photo as the
 target (everything here is recoverable or nearly):
 
 * ``exam`` (:func:`exam`), in this order:
@@ -26,6 +26,11 @@ target (everything here is recoverable or nearly):
 * ``exam-scratches`` (:func:`exam_scratches`): on the clean photo only, 2-8 anti-aliased
   polylines 1-4 px wide (70 % bright, 30 % dark; 2-5 segments each) and 5-40 round dust
   specks of radius 1-3 px (bright or dark).
+
+* ``exam-bands`` (:func:`exam_bands`): the inpainting exam, on the clean photo only: 1-3
+  wide bands (anti-aliased polylines 2-16 px thick, 1-4 segments, 70 % bright, opacity
+  0.75-1: tape, torn emulsion, a thick crease) and 0-6 large specks of radius 2-6 px. What
+  lies under a band is all but lost, so only a fill from its surroundings can score.
 
 The mask is ``(1,H,W)`` float32, 1 where a scratch or speck covers more than 10 % of a pixel
 (anti-aliased coverage > 0.1), else 0. Coverage at or below 0.1 is dropped before
@@ -98,6 +103,7 @@ class Marks:
 
 EXAM_MARKS = Marks((0, 3), (1, 2), 1.0, (2, 5), (0, 20), (1.0, 2.0))
 SCRATCH_MARKS = Marks((2, 8), (1, 4), 0.7, (2, 5), (5, 40), (1.0, 3.0))
+BAND_MARKS = Marks((1, 3), (2, 16), 0.7, (1, 4), (0, 6), (2.0, 6.0))
 BRIGHT = (0.85, 1.0)  # value of a bright mark
 DARK = (0.0, 0.15)  # value of a dark mark
 OPACITY = (0.75, 1.0)  # of a mark over the photo
@@ -260,6 +266,13 @@ def _marks(array: np.ndarray, rng: np.random.Generator, marks: Marks) -> np.ndar
     return mask
 
 
+def _marked(image: Tensor, seed: Seed, marks: Marks) -> tuple[Tensor, Tensor]:
+    """``marks`` drawn on the clean ``image`` (3,H,W): ``(damaged, exact mask (1,H,W))``."""
+    array, rng = _to_hwc(image), _rng(seed)
+    mask = _marks(array, rng, marks)
+    return _to_chw(array, image), _to_chw(mask[..., None], image)
+
+
 # --- the exams ----------------------------------------------------------------------------
 
 
@@ -318,19 +331,45 @@ def exam_scratches(image: Tensor, seed: Seed) -> tuple[Tensor, Tensor]:
         >>> bool(mask.sum() > 0), torch.equal(damaged * (1 - mask), img * (1 - mask))
         (True, True)
     """
-    array, rng = _to_hwc(image), _rng(seed)
-    mask = _marks(array, rng, SCRATCH_MARKS)
-    return _to_chw(array, image), _to_chw(mask[..., None], image)
+    return _marked(image, seed, SCRATCH_MARKS)
 
 
-EXAMS: dict[str, Exam] = {"exam": exam, "exam-scratches": exam_scratches}
+def exam_bands(image: Tensor, seed: Seed) -> tuple[Tensor, Tensor]:
+    """The inpainting exam: 1-3 bands 2-16 px wide (70 % bright) and 0-6 large specks.
+
+    Args:
+        image: (3,H,W) float RGB in [0, 1] (values outside are clipped).
+        seed: an int, or a ``numpy.random.Generator`` (used and advanced).
+
+    Returns:
+        ``(damaged, mask)`` as :func:`exam_scratches` returns them: (3,H,W) float32 in
+        [0, 1], equal to the clipped input outside the mask, and the exact (1,H,W) mask.
+
+    Raises:
+        ValueError: ``image`` is not a (3,H,W) float tensor.
+        TypeError: ``seed`` is neither an int nor a generator.
+
+    Example:
+        >>> img = torch.full((3, 64, 64), 0.5)
+        >>> damaged, mask = exam_bands(img, 0)
+        >>> bool(mask.sum() > 0), torch.equal(damaged * (1 - mask), img * (1 - mask))
+        (True, True)
+    """
+    return _marked(image, seed, BAND_MARKS)
+
+
+EXAMS: dict[str, Exam] = {
+    "exam": exam,
+    "exam-scratches": exam_scratches,
+    "exam-bands": exam_bands,
+}
 
 
 def degrade_exam(name: str, image: Tensor, seed: Seed) -> tuple[Tensor, Tensor]:
     """Apply the exam ``name`` (a key of ``EXAMS``) to one clean photo.
 
     Args:
-        name: ``"exam"`` or ``"exam-scratches"``.
+        name: ``"exam"``, ``"exam-scratches"`` or ``"exam-bands"``.
         image: (3,H,W) float RGB in [0, 1].
         seed: an int (e.g. ``daguerre.metrics.evaluate.image_seed``) or a numpy Generator.
 
@@ -351,6 +390,7 @@ def degrade_exam(name: str, image: Tensor, seed: Seed) -> tuple[Tensor, Tensor]:
 
 
 __all__ = [
+    "BAND_MARKS",
     "EXAMS",
     "EXAM_MARKS",
     "SCRATCH_MARKS",
@@ -359,5 +399,6 @@ __all__ = [
     "Seed",
     "degrade_exam",
     "exam",
+    "exam_bands",
     "exam_scratches",
 ]

@@ -67,6 +67,10 @@ class RestorerManifest:
             (``extra.prefill``, ``data.prefill`` in training) rather than to see through the
             damage; the pipeline then fills them first, and experts without ``prefill`` get
             the filled photo without the mask.
+        inpainting: the restorer (a model name or folder whose own manifest names no
+            ``inpainting``) that takes over a photo with a non-empty defect mask
+            (``extra.inpainting``): experts trained to fill, next to these weights, which
+            keep their quality on photos without damage to fill.
     """
 
     mask_channel: bool = False
@@ -75,6 +79,7 @@ class RestorerManifest:
     detail: FusionConfig | None = None
     grade: str | None = None
     prefill: bool = False
+    inpainting: str | None = None
 
     @property
     def detail_model(self) -> str | None:
@@ -129,7 +134,10 @@ def restorer_manifest(model: str, extra: Mapping[str, Any]) -> RestorerManifest:
         >>> manifest.mask_channel, manifest.digital, manifest.router, manifest.grade
         (True, 'd', None, None)
     """
-    _check_keys(model, extra, {"mask_channel", "experts", "router", "detail", "grade", "prefill"})
+    _check_keys(
+        model, extra,
+        {"mask_channel", "experts", "router", "detail", "grade", "prefill", "inpainting"},
+    )  # fmt: skip
     experts = _experts(model, extra.get("experts", {}))
     router = _name(model, extra, "router")
     if router is not None and "digital" not in experts:
@@ -137,9 +145,12 @@ def restorer_manifest(model: str, extra: Mapping[str, Any]) -> RestorerManifest:
     mask_channel, prefill = _flag(model, extra, "mask_channel"), _flag(model, extra, "prefill")
     if prefill and not mask_channel:
         raise ManifestError(model, "prefill", "needs extra.mask_channel: nothing marks the fill")
+    inpainting = _name(model, extra, "inpainting")
+    if inpainting is not None and not mask_channel:
+        raise ManifestError(model, "inpainting", "needs extra.mask_channel: no mask to hand over")
     return RestorerManifest(
         mask_channel, experts.get("digital"), router, _detail(model, extra.get("detail"), experts),
-        _name(model, extra, "grade"), prefill,
+        _name(model, extra, "grade"), prefill, inpainting,
     )  # fmt: skip
 
 

@@ -12,6 +12,9 @@ load_restorer`) and runs its stages in order, each a plain function below:
 4. :func:`grade_in_place`: the whole-image colour grade (``grade``);
 5. :func:`finish_in_place`: monochrome prints come out neutral or toned back
    (``monochrome``; gray photos stay gray), then ``strength`` blends with the input.
+
+Damage to fill (a defect mask) goes to the inpainting restorer the manifest names, whose
+result replaces the damaged pixels only (:func:`blend_fill_in_place`).
 """
 
 from __future__ import annotations
@@ -262,15 +265,36 @@ def defect_mask_for(
     return None if spec == "off" else resolve_scratch_mask(spec, rgb, options=restorer.detect)
 
 
-@torch.inference_mode()
-def run_restorer(
-    restorer: Restorer, rgb: torch.Tensor, *, mask: torch.Tensor | None = None,
-    progress: Progress | None = None,
+FILL_FEATHER = 3  # px: the inpainting restorer's fill fades into the restoration around it
+
+
+def blend_fill_in_place(
+    restored: torch.Tensor, filled: torch.Tensor, masks: torch.Tensor, feather: int = FILL_FEATHER
+) -> None:
+    """Put ``filled`` into ``restored`` where ``masks`` marks damage, with a feathered edge.
+
+    Args:
+        restored: ``(B,3,H,W)`` float32 [0, 1], changed in place.
+        filled: the same photos from the inpainting restorer, same shape.
+        masks: ``(B,1,H,W)``, 1 = damaged: there ``filled`` is taken whole.
+        feather: px; at (chessboard) distance d from the damage ``filled`` weighs
+            ``1 - d / (feather + 1)``, and nothing from ``feather + 1`` px on.
+    """
+    import torch.nn.functional as F
+
+    damaged = (masks > 0).float()
+    weight = damaged.clone()
+    for grow in range(1, feather + 1):
+        weight += F.max_pool2d(damaged, 2 * grow + 1, stride=1, padding=grow)
+    restored.add_(weight.div_(feather + 1) * (filled - restored))
+
+
+def _stages(
+    restorer: Restorer, batched: torch.Tensor, masks: torch.Tensor | None,
+    progress: Progress | None,
 ) -> torch.Tensor:  # fmt: skip
-    """Run the stages in order on ``(3,H,W)`` or ``(B,3,H,W)`` float32 [0,1]; same shape out."""
-    batched = rgb if rgb.ndim == 4 else rgb[None]
+    """Stages 1-5 on ``(B,3,H,W)`` photos with the given defect masks (or none)."""
     flags = neutral_flags(batched, restorer.options.monochrome)  # before the output exists
-    masks = defect_mask_for(restorer, batched, mask)
     net_in = batched
     if masks is not None and restorer.prefill:  # the experts refine a fill of the damage
         from daguerre.pipelines.baseline import telea_fill
@@ -281,6 +305,31 @@ def run_restorer(
     if restorer.grade is not None:  # trained on what the routed, fused pipeline makes
         grade_in_place(restorer.grade, batched, restored)
     finish_in_place(restored, batched, flags, restorer.options.strength)
+    return restored
+
+
+@torch.inference_mode()
+def run_restorer(
+    restorer: Restorer, rgb: torch.Tensor, *, mask: torch.Tensor | None = None,
+    progress: Progress | None = None,
+) -> torch.Tensor:  # fmt: skip
+    """Run the stages in order on ``(3,H,W)`` or ``(B,3,H,W)`` float32 [0,1]; same shape out.
+
+    With damage to fill (a non-empty mask) and an inpainting restorer in the manifest
+    (:meth:`Restorer.inpainter`), the photo is restored twice, as without damage and by the
+    inpainting restorer, whose result replaces the damaged pixels
+    (:func:`blend_fill_in_place`): the rest of the photo is what ``scratches="off"`` gives.
+    """
+    batched = rgb if rgb.ndim == 4 else rgb[None]
+    masks = defect_mask_for(restorer, batched, mask)
+    inpainter = restorer.inpainter() if masks is not None and bool(masks.any()) else None
+    if inpainter is None or masks is None:
+        restored = _stages(restorer, batched, masks, progress)
+    else:
+        restored = _stages(restorer, batched, None, _pass_progress(progress, 0, 2))
+        filled = _stages(inpainter, batched, masks, _pass_progress(progress, 1, 2))
+        blend_fill_in_place(restored, filled, masks)
+        del filled
     return restored if rgb.ndim == 4 else restored[0]
 
 
@@ -350,6 +399,7 @@ __all__ = [
     "Restorer",
     "RestoreOptions",
     "RestoreOptionsError",
+    "blend_fill_in_place",
     "defect_mask_for",
     "expert_names",
     "finish_in_place",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -107,6 +107,27 @@ class Restorer:
         """Whether ``expert`` gets the defect mask: with a prefill, only experts trained on one."""
         return not self.prefill or expert.manifest.prefill
 
+    def inpainter(self) -> Restorer | None:
+        """The restorer that takes over a photo with damage to fill (``manifest.inpainting``).
+
+        Loaded (and cached) with these options and the inpainting model; ``None`` when the
+        manifest names none.
+
+        Raises:
+            RestoreOptionsError: (``option="model"``) the inpainting model is missing or
+                names an inpainting model of its own.
+        """
+        name = self.print_expert.manifest.inpainting
+        if name is None:
+            return None
+        inpainter = load_restorer(replace(self.options, model=name))
+        if inpainter.print_expert.manifest.inpainting is not None:
+            raise RestoreOptionsError(
+                "model", f"'{name}' (extra.inpainting of '{self.print_expert.name}') names "
+                "an inpainting model of its own; it must restore masked photos itself",
+            )  # fmt: skip
+        return inpainter
+
     @property
     def detect(self) -> DetectOptions | None:
         """The detector settings of ``scratches="auto"`` (``None`` for any other mask)."""
@@ -183,7 +204,8 @@ def load_restorer(options: RestoreOptions) -> Restorer:
             grade), ``"photo_type"`` (a digital expert or router that is missing or wrong),
             ``"fusion"`` (a missing detail expert), ``"scratches"`` (an expert without a mask
             input, or neither off, auto nor an existing mask file or folder),
-            ``"scratch_model"`` (a missing or wrong detector).
+            ``"scratch_model"`` (a missing or wrong detector); an inpainting model that
+            fails any of these checks, with ``scratches`` on.
 
     Example:
         >>> restorer = load_restorer(RestoreOptions(photo_type="print", fusion="off"))
@@ -203,6 +225,8 @@ def load_restorer(options: RestoreOptions) -> Restorer:
         grade=grade,
     )  # fmt: skip
     _check_scratches(restorer)
+    if options.scratches != "off":  # it will get masks: check its inpainting model now
+        restorer.inpainter()
     return restorer
 
 
