@@ -1,7 +1,8 @@
 """Render the contact sheets committed under docs/ (labels, grids, thumbnails).
 
 Usage:
-    python scripts/sheets.py degrade|scratches|detection|vintage|tone|experts|real OUT.png
+    python scripts/sheets.py KIND OUT.png
+    (KIND: degrade, scratches, detection, inpainting, vintage, tone, experts, real)
 """
 
 from __future__ import annotations
@@ -171,6 +172,33 @@ def detection_sheet(out: Path, width: int = 300, detector: str = "scratch") -> N
     save_small(ragged_grid(rows, header, width), out)
 
 
+BAND_PHOTOS = ["val__108005.jpg", "val__296059.jpg", "val__69020.jpg", "val__210088.jpg"]
+
+
+def inpainting_sheet(out: Path, width: int = 300, model: str = "restore") -> None:
+    """The inpainting exam (``exam-bands``, 320 px, seed 5) given its exact mask: damaged |
+    OpenCV Telea | our restorer | truth, with PSNR inside the mask in each row's label."""
+    from daguerre.metrics.evaluate import fit_max_side, image_seed
+    from daguerre.metrics.exam import degrade_exam
+    from daguerre.pipelines.baseline import telea_inpaint
+    from daguerre.pipelines.restore import RestoreOptions, restore_tensor
+
+    def inside(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> float:
+        err = ((a - b) ** 2 * mask).sum() / (3 * mask.sum()).clamp_min(1)
+        return float(10 * torch.log10(1 / err.clamp_min(1e-10)))
+
+    rows = []
+    for name in BAND_PHOTOS:
+        clean = fit_max_side(read_image(SHARED / "clean" / "val" / name).rgb, 320)
+        damaged, mask = degrade_exam("exam-bands", clean, image_seed(5, Path(name).stem))
+        telea = telea_inpaint(damaged, mask)
+        ours = restore_tensor(damaged, RestoreOptions(model=model), mask=mask)
+        label = f"{inside(telea, clean, mask):.1f} / {inside(ours, clean, mask):.1f} dB"
+        rows.append((label, [fit(x, width) for x in (damaged, telea, ours, clean)]))
+    header = ["exam-bands (held out)", "OpenCV Telea", "restore, given the mask", "truth"]
+    save_small(ragged_grid(rows, header, width), out)
+
+
 VINTAGE_SCANS = [
     "1850Geography.jpg",
     "1860Girls.jpg",
@@ -307,7 +335,8 @@ def ragged_grid(
 def main() -> None:
     """Command line entry."""
     parser = argparse.ArgumentParser(description=__doc__)
-    kinds = ["degrade", "scratches", "detection", "vintage", "tone", "experts", "real"]
+    kinds = ["degrade", "scratches", "detection", "inpainting", "vintage", "tone", "experts"]
+    kinds.append("real")
     parser.add_argument("kind", choices=kinds)
     parser.add_argument("out", type=Path)
     parser.add_argument(
@@ -316,7 +345,9 @@ def main() -> None:
     parser.add_argument(
         "--detector", default="scratch", help="scratches, detection: model name or folder"
     )
-    parser.add_argument("--model", default="restore", help="scratches: restorer name or folder")
+    parser.add_argument(
+        "--model", default="restore", help="scratches, inpainting, real: restorer name or folder"
+    )
     args = parser.parse_args()
     if args.kind == "degrade":
         degrade_sheet(args.out)
@@ -324,6 +355,8 @@ def main() -> None:
         scratch_sheet(args.out, detector=args.detector, model=args.model)
     elif args.kind == "detection":
         detection_sheet(args.out, detector=args.detector)
+    elif args.kind == "inpainting":
+        inpainting_sheet(args.out, model=args.model)
     elif args.kind == "real":
         real_sheet(args.out, model=args.model)
     elif args.kind == "vintage":
