@@ -275,7 +275,8 @@ def blend_fill_in_place(
 
     Args:
         restored: ``(B,3,H,W)`` float32 [0, 1], changed in place.
-        filled: the same photos from the inpainting restorer, same shape.
+        filled: the same photos from the inpainting restorer, same shape; used as scratch
+            space (overwritten), so no full-size temporary is made.
         masks: ``(B,1,H,W)``, 1 = damaged: there ``filled`` is taken whole.
         feather: px; at (chessboard) distance d from the damage ``filled`` weighs
             ``1 - d / (feather + 1)``, and nothing from ``feather + 1`` px on.
@@ -286,7 +287,7 @@ def blend_fill_in_place(
     weight = damaged.clone()
     for grow in range(1, feather + 1):
         weight += F.max_pool2d(damaged, 2 * grow + 1, stride=1, padding=grow)
-    restored.add_(weight.div_(feather + 1) * (filled - restored))
+    restored.add_(filled.sub_(restored).mul_(weight.div_(feather + 1)))
 
 
 def _stages(
