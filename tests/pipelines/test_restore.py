@@ -110,6 +110,23 @@ def test_damage_to_fill_goes_to_the_inpainting_restorer(tmp_path: Path) -> None:
     assert torch.allclose(filled[far.expand(3, -1, -1)], rgb[far.expand(3, -1, -1)], atol=1e-5)
 
 
+def test_the_inpainting_pass_runs_on_a_window_around_the_damage(tmp_path: Path) -> None:
+    from daguerre.pipelines.restore import damage_box
+
+    rgb = torch.rand(3, 200, 240, generator=torch.Generator().manual_seed(7))
+    mask = torch.zeros(1, 200, 240)
+    mask[:, 150:154, 170:200] = 1.0  # far from the top left: the window leaves most out
+    assert damage_box(mask[None], 67) == (slice(82, 200), slice(102, 240))
+    filler = str(save_random_model(tmp_path / "fill", mask_channel=True))
+    entry = str(save_identity_model(tmp_path / "entry", mask_channel=True, inpainting=filler))
+    out = restore_tensor(rgb, RestoreOptions(model=entry, precision="fp32"), mask=mask)
+    whole = restore_tensor(rgb, RestoreOptions(model=filler, precision="fp32"), mask=mask)
+    inside = mask.expand(3, -1, -1) > 0  # the window saw enough: as on the whole photo
+    assert torch.allclose(out[inside], whole[inside], atol=1e-3)
+    assert not torch.allclose(out[inside], rgb[inside], atol=1e-2)
+    assert torch.equal(out[:, :140, :], rgb[:, :140, :])  # untouched: the entry model's
+
+
 def test_a_fill_fades_into_the_restoration_over_the_feather() -> None:
     from daguerre.pipelines.restore import blend_fill_in_place
 

@@ -290,23 +290,60 @@ def blend_fill_in_place(
     restored.add_(filled.sub_(restored).mul_(weight.div_(feather + 1)))
 
 
+FILL_MARGIN = 64  # px of context around the damage the inpainting pass sees
+
+
+def damage_box(masks: torch.Tensor, margin: int) -> tuple[slice, slice]:
+    """Rows and columns of the damage in ``masks`` (B,1,H,W), grown by ``margin`` px.
+
+    The start of each range is even (a fused print is shrunk by half). The masks must hold
+    damage (``masks.any()``).
+    """
+    hit = (masks > 0).any(dim=0)[0]  # (H, W): damage in any photo of the batch
+    rows, cols = torch.nonzero(hit.any(dim=1)), torch.nonzero(hit.any(dim=0))
+    height, width = hit.shape
+    top, left = max(int(rows[0]) - margin, 0) // 2 * 2, max(int(cols[0]) - margin, 0) // 2 * 2
+    bottom, right = min(int(rows[-1]) + 1 + margin, height), min(int(cols[-1]) + 1 + margin, width)
+    return slice(top, bottom), slice(left, right)
+
+
 def _stages(
     restorer: Restorer, batched: torch.Tensor, masks: torch.Tensor | None,
-    progress: Progress | None,
+    progress: Progress | None, whole: torch.Tensor | None = None,
 ) -> torch.Tensor:  # fmt: skip
-    """Stages 1-5 on ``(B,3,H,W)`` photos with the given defect masks (or none)."""
-    flags = neutral_flags(batched, restorer.options.monochrome)  # before the output exists
+    """Stages 1-5 on ``(B,3,H,W)`` photos with the given defect masks (or none).
+
+    ``whole``: the photos ``batched`` was cut from, if it is a window of them: the expert
+    choice and the monochrome decision are then made on the whole photos.
+    """
+    whole = batched if whole is None else whole
+    flags = neutral_flags(whole, restorer.options.monochrome)  # before the output exists
     net_in = batched
     if masks is not None and restorer.prefill:  # the experts refine a fill of the damage
         from daguerre.pipelines.baseline import telea_fill
 
         net_in = telea_fill(batched, masks)
-    restored = restore_routed(restorer, net_in, masks, route(restorer, batched), progress)
+    restored = restore_routed(restorer, net_in, masks, route(restorer, whole), progress)
     del net_in
     if restorer.grade is not None:  # trained on what the routed, fused pipeline makes
         grade_in_place(restorer.grade, batched, restored)
     finish_in_place(restored, batched, flags, restorer.options.strength)
     return restored
+
+
+def _fill_window(
+    inpainter: Restorer, batched: torch.Tensor, masks: torch.Tensor
+) -> tuple[slice, slice]:
+    """Rows and columns the inpainting pass restores: around the damage in ``masks``.
+
+    The whole photo when a whole-photo statistic (a colour grade, a print toned back) would
+    change with the window.
+    """
+    if inpainter.grade is not None or bool(
+        neutral_flags(batched, inpainter.options.monochrome)[1].any()
+    ):
+        return slice(None), slice(None)
+    return damage_box(masks, FILL_MARGIN + FILL_FEATHER)
 
 
 @torch.inference_mode()
@@ -317,9 +354,11 @@ def run_restorer(
     """Run the stages in order on ``(3,H,W)`` or ``(B,3,H,W)`` float32 [0,1]; same shape out.
 
     With damage to fill (a non-empty mask) and an inpainting restorer in the manifest
-    (:meth:`Restorer.inpainter`), the photo is restored twice, as without damage and by the
-    inpainting restorer, whose result replaces the damaged pixels
-    (:func:`blend_fill_in_place`): the rest of the photo is what ``scratches="off"`` gives.
+    (:meth:`Restorer.inpainter`), the photo is restored as without damage, and the
+    inpainting restorer restores the window around the damage (``FILL_MARGIN`` px of
+    context; experts and monochrome decided on the whole photo), whose result replaces the
+    damaged pixels (:func:`blend_fill_in_place`): the rest of the photo is what
+    ``scratches="off"`` gives.
     """
     batched = rgb if rgb.ndim == 4 else rgb[None]
     masks = defect_mask_for(restorer, batched, mask)
@@ -328,8 +367,12 @@ def run_restorer(
         restored = _stages(restorer, batched, masks, progress)
     else:
         restored = _stages(restorer, batched, None, _pass_progress(progress, 0, 2))
-        filled = _stages(inpainter, batched, masks, _pass_progress(progress, 1, 2))
-        blend_fill_in_place(restored, filled, masks)
+        rows, cols = _fill_window(inpainter, batched, masks)
+        window = (..., rows, cols)
+        filled = _stages(
+            inpainter, batched[window], masks[window], _pass_progress(progress, 1, 2), batched
+        )
+        blend_fill_in_place(restored[window], filled, masks[window])
         del filled
     return restored if rgb.ndim == 4 else restored[0]
 
