@@ -38,40 +38,6 @@ def gram(feat: torch.Tensor) -> torch.Tensor:
     return flat @ flat.transpose(1, 2) / (c * h * w)
 
 
-def layer_gram_mse(
-    fake: Sequence[torch.Tensor],
-    targets: Sequence[torch.Tensor],
-    weights: Sequence[float] = (),
-    *,
-    relative: bool = False,
-) -> torch.Tensor:
-    """Weighted mean over layers of the Gram MSE between ``fake``'s Gram matrices and targets.
-
-    Args:
-        fake: per layer ``(B,C,C)`` Gram matrices of the output.
-        targets: per layer ``(1,C,C)`` or ``(B,C,C)`` target Gram matrices (no gradient needed).
-        weights: one weight per layer; empty: all 1 (the plain mean over layers).
-        relative: divide each layer's MSE by the mean square of its target, so a layer with
-            small Gram entries (MobileNetV2 stage 13) counts as much as one with large entries.
-
-    Returns:
-        Scalar: ``sum_l w_l * mse_l / sum_l w_l``.
-
-    Raises:
-        ValueError: ``weights`` is given with a length other than the number of layers.
-    """
-    if weights and len(weights) != len(fake):
-        raise ValueError(f"{len(weights)} Gram layer weights for {len(fake)} layers")
-    w = list(weights) or [1.0] * len(fake)
-    terms = []
-    for weight, f, t in zip(w, fake, targets, strict=True):
-        err = ((f - t) ** 2).mean()
-        if relative:
-            err = err / (t.detach() ** 2).mean().clamp_min(1e-12)
-        terms.append(weight * err)
-    return torch.stack(terms).sum() / sum(w)
-
-
 def style_loss(
     pred: torch.Tensor, style_feats: Sequence[torch.Tensor], features: FeatureFn
 ) -> torch.Tensor:

@@ -36,21 +36,3 @@ def ssim_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     from daguerre.metrics.fidelity import ssim
 
     return 1.0 - ssim(pred, target).mean()
-
-
-def total_variation(img: torch.Tensor) -> torch.Tensor:
-    """Anisotropic total variation: mean absolute difference of neighbouring pixels.
-
-    Args:
-        img: ``(B,C,H,W)`` float, any range (images here are [0,1]).
-
-    Returns:
-        Scalar: the mean over vertical and horizontal neighbour pairs (0 for a flat image).
-
-    Example:
-        >>> float(total_variation(torch.ones(1, 3, 4, 4)))
-        0.0
-    """
-    dy = (img[..., 1:, :] - img[..., :-1, :]).abs().mean()
-    dx = (img[..., :, 1:] - img[..., :, :-1]).abs().mean()
-    return (dy + dx) / 2

@@ -290,7 +290,7 @@ def blend_fill_in_place(
     restored.add_(filled.sub_(restored).mul_(weight.div_(feather + 1)))
 
 
-FILL_MARGIN = 64  # px of context around the damage the inpainting pass sees
+FILL_MARGIN = 64 + FILL_FEATHER  # px around the damage the inpainting pass restores
 
 
 def damage_box(masks: torch.Tensor, margin: int) -> tuple[slice, slice]:
@@ -309,41 +309,26 @@ def damage_box(masks: torch.Tensor, margin: int) -> tuple[slice, slice]:
 
 def _stages(
     restorer: Restorer, batched: torch.Tensor, masks: torch.Tensor | None,
-    progress: Progress | None, whole: torch.Tensor | None = None,
+    flags: tuple[torch.Tensor, torch.Tensor], progress: Progress | None,
+    whole: torch.Tensor | None = None,
 ) -> torch.Tensor:  # fmt: skip
     """Stages 1-5 on ``(B,3,H,W)`` photos with the given defect masks (or none).
 
-    ``whole``: the photos ``batched`` was cut from, if it is a window of them: the expert
-    choice and the monochrome decision are then made on the whole photos.
+    ``flags``: :func:`neutral_flags` of the whole photos. ``whole``: the photos ``batched``
+    was cut from, if it is a window of them: the experts are then chosen on the whole photos.
     """
-    whole = batched if whole is None else whole
-    flags = neutral_flags(whole, restorer.options.monochrome)  # before the output exists
     net_in = batched
     if masks is not None and restorer.prefill:  # the experts refine a fill of the damage
         from daguerre.pipelines.baseline import telea_fill
 
         net_in = telea_fill(batched, masks)
-    restored = restore_routed(restorer, net_in, masks, route(restorer, whole), progress)
+    prints = route(restorer, batched if whole is None else whole)
+    restored = restore_routed(restorer, net_in, masks, prints, progress)
     del net_in
     if restorer.grade is not None:  # trained on what the routed, fused pipeline makes
         grade_in_place(restorer.grade, batched, restored)
     finish_in_place(restored, batched, flags, restorer.options.strength)
     return restored
-
-
-def _fill_window(
-    inpainter: Restorer, batched: torch.Tensor, masks: torch.Tensor
-) -> tuple[slice, slice]:
-    """Rows and columns the inpainting pass restores: around the damage in ``masks``.
-
-    The whole photo when a whole-photo statistic (a colour grade, a print toned back) would
-    change with the window.
-    """
-    if inpainter.grade is not None or bool(
-        neutral_flags(batched, inpainter.options.monochrome)[1].any()
-    ):
-        return slice(None), slice(None)
-    return damage_box(masks, FILL_MARGIN + FILL_FEATHER)
 
 
 @torch.inference_mode()
@@ -361,19 +346,21 @@ def run_restorer(
     ``scratches="off"`` gives.
     """
     batched = rgb if rgb.ndim == 4 else rgb[None]
+    flags = neutral_flags(batched, restorer.options.monochrome)  # before the output exists
     masks = defect_mask_for(restorer, batched, mask)
     inpainter = restorer.inpainter() if masks is not None and bool(masks.any()) else None
     if inpainter is None or masks is None:
-        restored = _stages(restorer, batched, masks, progress)
+        restored = _stages(restorer, batched, masks, flags, progress)
     else:
-        restored = _stages(restorer, batched, None, _pass_progress(progress, 0, 2))
-        rows, cols = _fill_window(inpainter, batched, masks)
-        window = (..., rows, cols)
+        restored = _stages(restorer, batched, None, flags, _pass_progress(progress, 0, 2))
+        # a colour grade or a print toned back reads the whole photo: then fill on all of it
+        whole = inpainter.grade is not None or bool(flags[1].any())
+        window = (..., *((slice(None),) * 2 if whole else damage_box(masks, FILL_MARGIN)))
         filled = _stages(
-            inpainter, batched[window], masks[window], _pass_progress(progress, 1, 2), batched
-        )
+            inpainter, batched[window], masks[window], flags, _pass_progress(progress, 1, 2),
+            batched,
+        )  # fmt: skip
         blend_fill_in_place(restored[window], filled, masks[window])
-        del filled
     return restored if rgb.ndim == 4 else restored[0]
 
 

@@ -7,8 +7,7 @@ PatchGAN discriminators (``d_a`` judges domain A, ``d_b`` domain B). Objective p
     G:  lsgan(d_b(g_ab(a)), 1) + lsgan(d_a(g_ba(b)), 1)                    adversarial
         + cycle * (|g_ba(g_ab(a)) - a| + |g_ab(g_ba(b)) - b|)               cycle, lambda 10
         + identity * cycle * (|g_ab(b) - b| + |g_ba(a) - a|)                identity, 0.5 * lambda
-        [+ feature_matching, MobileNetV2 content (g_ab(a) vs a), Gram style (g_ab(a) vs b),
-         total variation of g_ab(a)]
+        [+ feature_matching, MobileNetV2 content (g_ab(a) vs a), Gram style (g_ab(a) vs b)]
 
 With ``loss.cycle`` and ``loss.adversarial`` both 0 the objective is a feed-forward style
 network's (Johnson et al. 2016): only ``g_ab(a)`` is computed, ``g_ba`` and the discriminators
@@ -132,12 +131,10 @@ class CycleGANTask(Task[Batch]):
         run.adam("d", self.discs.parameters(), lr=o.lr_d, betas=betas, clip=o.grad_clip)
         self.pool_a, self.pool_b = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
         self.pool_gen = torch.Generator().manual_seed(sample_seed(cfg.seed, run.dist.rank, 50))
-        self.jitter_gen = torch.Generator().manual_seed(sample_seed(cfg.seed, run.dist.rank, 51))
         # g_ba only when a term needs it; under DDP every parameter must take part in a step
         reverse = cfg.loss.needs_reverse or run.dist.world > 1
         self.losses = CycleLosses(run.ddp(self.gens), run.ddp(self.discs), cfg.loss,
-                                  self._backbone(), reverse=reverse,
-                                  jitter_gen=self.jitter_gen)  # fmt: skip
+                                  self._backbone(), reverse=reverse)  # fmt: skip
 
     def _backbone(self) -> nn.Module | None:
         if self.cfg.loss.content <= 0 and self.cfg.loss.style <= 0:
@@ -177,18 +174,15 @@ class CycleGANTask(Task[Batch]):
                 "reverse": (self.ema_ba.shadow, self.reverse_config())}  # fmt: skip
 
     def state_dict(self) -> dict[str, Any]:
-        """The history pools, the generator that draws from them, the style jitter's generator."""
+        """The history pools and the generator that draws from them."""
         return {"pool_a": self.pool_a.state_dict(), "pool_b": self.pool_b.state_dict(),
-                "pool_gen": self.pool_gen.get_state(),
-                "jitter_gen": self.jitter_gen.get_state()}  # fmt: skip
+                "pool_gen": self.pool_gen.get_state()}  # fmt: skip
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore the pools and the random generators."""
+        """Restore the pools and their generator."""
         self.pool_a.load_state_dict(state["pool_a"], self.run.device)
         self.pool_b.load_state_dict(state["pool_b"], self.run.device)
         self.pool_gen.set_state(state["pool_gen"])
-        if "jitter_gen" in state:  # absent in runs saved before style_jitter existed
-            self.jitter_gen.set_state(state["jitter_gen"])
 
     def train_step(self, batch: Batch) -> dict[str, float]:
         """Generators forward, one D step on pooled fakes, one G step; returns the scalars."""

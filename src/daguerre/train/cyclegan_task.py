@@ -13,9 +13,8 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from daguerre.errors import ConfigError
 from daguerre.losses import adversarial, pixel
-from daguerre.losses.perceptual import gram, layer_gram_mse, perceptual_loss
+from daguerre.losses.perceptual import gram, perceptual_loss
 from daguerre.train.config import OptimConfig, RunConfig
 from daguerre.weights.checkpoint import unwrap
 
@@ -38,34 +37,11 @@ class CycleLossConfig:
     content_layers: tuple[int, ...] = (6, 13)
     style: float = 0.0  # MobileNetV2 Gram MSE, g_ab(a) vs the batch's B crops
     style_layers: tuple[int, ...] = (1, 3, 6)
-    # one weight per style layer (the Gram term is their weighted mean); (): all equal
-    style_layer_weights: tuple[float, ...] = ()
-    # "target": each layer's Gram MSE is divided by the mean square of its target Gram, so
-    # coarse stages with small entries (stage 13: ~1/17 of stage 6's MSE) count as much
-    style_norm: Literal["none", "target"] = "none"
-    # pixels: the Gram term sees g_ab(a) cropped by a random offset in [0, style_jitter] per
-    # side and step, so patterns locked to the backbone's stride-2 grid earn nothing
-    style_jitter: int = 0
-    tv: float = 0.0  # total variation of g_ab(a) (mean |neighbour difference|)
 
     @property
     def needs_reverse(self) -> bool:
         """Whether any term uses g_ba or a discriminator (else only g_ab(a) is computed)."""
         return self.cycle > 0 or self.adversarial > 0
-
-    def __post_init__(self) -> None:
-        """Reject weights that do not match the layers, and negative jitter.
-
-        Raises:
-            ConfigError: ``style_layer_weights`` has the wrong length, or ``style_jitter`` < 0.
-        """
-        if self.style_layer_weights and len(self.style_layer_weights) != len(self.style_layers):
-            raise ConfigError(
-                f"loss.style_layer_weights has {len(self.style_layer_weights)} entries for "
-                f"{len(self.style_layers)} style_layers"
-            )
-        if self.style_jitter < 0:
-            raise ConfigError(f"loss.style_jitter must be >= 0, got {self.style_jitter}")
 
 
 @dataclass(frozen=True)
@@ -202,7 +178,6 @@ class CycleLosses:
         backbone: frozen MobileNetV2 (``(B,3,H,W)`` -> dict stage -> features) or None.
         reverse: run ``g_ba`` (False only when no term needs it, see
             :attr:`CycleLossConfig.needs_reverse`).
-        jitter_gen: draws the style term's crop offsets (``losses.style_jitter`` > 0).
     """
 
     def __init__(
@@ -213,11 +188,9 @@ class CycleLosses:
         backbone: nn.Module | None = None,
         *,
         reverse: bool = True,
-        jitter_gen: torch.Generator | None = None,
     ) -> None:
         self.generators, self.discriminators = generators, discriminators
         self.cfg, self.backbone, self.reverse = losses, backbone, reverse
-        self.jitter_gen = jitter_gen or torch.Generator().manual_seed(0)
 
     def generate(self, batch: Batch) -> Batch:
         """One forward of the generators (of ``g_ab`` alone without ``reverse``)."""
@@ -254,8 +227,6 @@ class CycleLosses:
             terms["content"] = cfg.content * perceptual_loss(out["fake_b"], a, feats)
         if self.backbone is not None and cfg.style > 0:
             terms["style"] = cfg.style * self._style(out["fake_b"], b)
-        if cfg.tv > 0:
-            terms["tv"] = cfg.tv * pixel.total_variation(out["fake_b"])
         return terms
 
     def _adversarial(self, batch: Batch, out: Batch) -> Losses:
@@ -282,18 +253,8 @@ class CycleLosses:
                 gram(f).mean(0, keepdim=True) * f.shape[1]
                 for f in self.backbone(style, layers=layers).values()
             ]
-        fakes = [
-            gram(f) * f.shape[1] for f in self.backbone(self._jitter(fake), layers=layers).values()
+        fakes = self.backbone(fake, layers=layers).values()
+        terms = [
+            ((gram(f) * f.shape[1] - t) ** 2).mean() for f, t in zip(fakes, targets, strict=True)
         ]
-        return layer_gram_mse(
-            fakes, targets, self.cfg.style_layer_weights, relative=self.cfg.style_norm == "target"
-        )
-
-    def _jitter(self, img: torch.Tensor) -> torch.Tensor:
-        """``img`` ``(B,3,H,W)`` cropped by random offsets in ``[0, style_jitter]`` per side."""
-        j = self.cfg.style_jitter
-        if j <= 0:
-            return img
-        top, left, bottom, right = torch.randint(0, j + 1, (4,), generator=self.jitter_gen).tolist()
-        h, w = img.shape[-2:]
-        return img[..., top : h - bottom, left : w - right]
+        return torch.stack(terms).mean()
