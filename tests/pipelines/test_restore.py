@@ -110,13 +110,30 @@ def test_damage_to_fill_goes_to_the_inpainting_restorer(tmp_path: Path) -> None:
     assert torch.allclose(filled[far.expand(3, -1, -1)], rgb[far.expand(3, -1, -1)], atol=1e-5)
 
 
-def test_the_inpainting_pass_runs_on_a_window_around_the_damage(tmp_path: Path) -> None:
-    from daguerre.pipelines.restore import damage_box
+def test_damage_windows_cover_the_damage_cell_by_cell() -> None:
+    from daguerre.pipelines.restore import damage_windows
 
-    rgb = torch.rand(3, 200, 240, generator=torch.Generator().manual_seed(7))
-    mask = torch.zeros(1, 200, 240)
-    mask[:, 150:154, 170:200] = 1.0  # far from the top left: the window leaves most out
-    assert damage_box(mask[None], 67) == (slice(82, 200), slice(102, 240))
+    mask = torch.zeros(1, 1, 100, 130)
+    assert damage_windows(mask, 4, cell=20) == []
+    mask[..., 5, 5] = 1.0  # cell (0, 0)
+    mask[..., 50:52, 30:75] = 1.0  # cells (2, 1) to (2, 3)
+    mask[..., 65, 30:75] = 1.0  # the same run a row of cells down: one window
+    mask[..., 95, 125] = 1.0  # the last, partial cell
+    mask[..., 41, 110] = 1.0  # 2 px below cell (1, 5): within the feather, so both
+    pairs = damage_windows(mask, 4, cell=20, feather=3)
+    cores = [(c[0].start, c[0].stop, c[1].start, c[1].stop) for _, c in pairs]
+    assert cores == [(0, 20, 0, 20), (20, 60, 100, 120), (40, 80, 20, 80), (80, 100, 120, 130)]
+    windows = [(w[0].start, w[0].stop, w[1].start, w[1].stop) for w, _ in pairs]
+    assert windows == [(0, 24, 0, 24), (16, 64, 96, 124), (36, 84, 16, 84), (76, 100, 116, 130)]
+    everywhere = damage_windows(torch.ones(1, 1, 100, 130), 4, cell=20)
+    assert everywhere == [((slice(0, 100), slice(0, 130)),) * 2]
+
+
+def test_the_inpainting_pass_runs_on_windows_around_the_damage(tmp_path: Path) -> None:
+    rgb = torch.rand(3, 600, 640, generator=torch.Generator().manual_seed(7))
+    mask = torch.zeros(1, 600, 640)
+    mask[:, 550:554, 570:600] = 1.0  # far from the top left: the window leaves most out
+    mask[:, 20:22, 20:22] = 1.0  # and a speck in the top left corner
     filler = str(save_random_model(tmp_path / "fill", mask_channel=True))
     entry = str(save_identity_model(tmp_path / "entry", mask_channel=True, inpainting=filler))
     out = restore_tensor(rgb, RestoreOptions(model=entry, precision="fp32"), mask=mask)
@@ -124,7 +141,9 @@ def test_the_inpainting_pass_runs_on_a_window_around_the_damage(tmp_path: Path) 
     inside = mask.expand(3, -1, -1) > 0  # the window saw enough: as on the whole photo
     assert torch.allclose(out[inside], whole[inside], atol=1e-3)
     assert not torch.allclose(out[inside], rgb[inside], atol=1e-2)
-    assert torch.equal(out[:, :140, :], rgb[:, :140, :])  # untouched: the entry model's
+    base = restore_tensor(rgb, RestoreOptions(model=entry, precision="fp32"))
+    assert torch.equal(out[:, 300:440, :], base[:, 300:440, :])  # untouched: the entry model's
+    assert not torch.allclose(out[:, 20:22, 20:22], rgb[:, 20:22, 20:22], atol=1e-2)
 
 
 def test_a_fill_fades_into_the_restoration_over_the_feather() -> None:

@@ -266,6 +266,25 @@ def defect_mask_for(
 
 
 FILL_FEATHER = 3  # px: the inpainting restorer's fill fades into the restoration around it
+FILL_MARGIN = 64 + FILL_FEATHER  # px of context around the damage the inpainting pass restores
+FILL_CELL = 256  # px: the inpainting pass runs on the cells of this grid that hold damage
+
+Box = tuple[slice, slice]  # rows, columns
+
+
+def fill_weight(masks: torch.Tensor, feather: int = FILL_FEATHER) -> torch.Tensor:
+    """How much of the fill each pixel takes: ``(B,1,H,W)`` masks -> ``(B,1,H,W)`` in [0, 1].
+
+    1 on the damage (``masks > 0``); at (chessboard) distance d from it ``1 - d / (feather +
+    1)``, and 0 from ``feather + 1`` px on.
+    """
+    import torch.nn.functional as F
+
+    damaged = (masks > 0).float()
+    weight = damaged.clone()
+    for grow in range(1, feather + 1):
+        weight += F.max_pool2d(damaged, 2 * grow + 1, stride=1, padding=grow)
+    return weight.div_(feather + 1)
 
 
 def blend_fill_in_place(
@@ -278,33 +297,100 @@ def blend_fill_in_place(
         filled: the same photos from the inpainting restorer, same shape; used as scratch
             space (overwritten), so no full-size temporary is made.
         masks: ``(B,1,H,W)``, 1 = damaged: there ``filled`` is taken whole.
-        feather: px; at (chessboard) distance d from the damage ``filled`` weighs
-            ``1 - d / (feather + 1)``, and nothing from ``feather + 1`` px on.
+        feather: px of fade (:func:`fill_weight`).
+    """
+    restored.add_(filled.sub_(restored).mul_(fill_weight(masks, feather)))
+
+
+def damage_windows(
+    masks: torch.Tensor, margin: int, cell: int = FILL_CELL, feather: int = FILL_FEATHER
+) -> list[tuple[Box, Box]]:
+    """Where the inpainting pass runs: ``(window, core)`` pairs for ``(B,1,H,W)`` masks.
+
+    The photo is cut into a grid of ``cell`` px squares; a square is needed when damage (in
+    any photo of the batch) lies within ``feather`` px of it. Needed squares are joined into
+    runs along each grid row, and a run into the one above when both span the same columns,
+    so damage everywhere gives one window, the whole photo. The cores (the runs) do not
+    overlap and hold every pixel a fill reaches; a window is its core grown by ``margin`` px
+    of context, clipped to the photo, starting at an even pixel (a fused print is shrunk by
+    half). No damage: no windows.
+
+    Example:
+        >>> m = torch.zeros(1, 1, 600, 600); m[..., 10, 10] = 1; m[..., 590, 300:590] = 1
+        >>> [(w[0].start, w[0].stop, c[1].start, c[1].stop) for w, c in damage_windows(m, 8)]
+        [(0, 264, 0, 256), (504, 600, 256, 600)]
     """
     import torch.nn.functional as F
 
-    damaged = (masks > 0).float()
-    weight = damaged.clone()
-    for grow in range(1, feather + 1):
-        weight += F.max_pool2d(damaged, 2 * grow + 1, stride=1, padding=grow)
-    restored.add_(filled.sub_(restored).mul_(weight.div_(feather + 1)))
+    damaged = (masks > 0).any(dim=0, keepdim=True).float()  # (1,1,H,W)
+    height, width = damaged.shape[-2:]
+    grown = F.max_pool2d(damaged, 2 * feather + 1, stride=1, padding=feather)
+    rows, cols = -(-height // cell), -(-width // cell)
+    padded = F.pad(grown, (0, cols * cell - width, 0, rows * cell - height))
+    needed = padded.view(rows, cell, cols, cell).amax(dim=(1, 3)) > 0  # (rows, cols)
+    boxes: list[list[int]] = []  # [row0, row1, col0, col1] in grid units
+    for row in range(rows):
+        for col0, col1 in _runs(needed[row].tolist()):
+            above = next((b for b in boxes if b[1] == row and b[2:] == [col0, col1]), None)
+            if above is not None:
+                above[1] = row + 1
+            else:
+                boxes.append([row, row + 1, col0, col1])
+    pairs = []
+    for row0, row1, col0, col1 in boxes:
+        core = (slice(row0 * cell, min(row1 * cell, height)),
+                slice(col0 * cell, min(col1 * cell, width)))  # fmt: skip
+        pairs.append((_grown(core, margin, height, width), core))
+    return pairs
 
 
-FILL_MARGIN = 64 + FILL_FEATHER  # px around the damage the inpainting pass restores
+def _runs(flags: list[bool]) -> list[tuple[int, int]]:
+    """``[start, stop)`` of each run of True in ``flags``."""
+    runs, start = [], None
+    for index, flag in enumerate([*flags, False]):
+        if flag and start is None:
+            start = index
+        elif not flag and start is not None:
+            runs.append((start, index))
+            start = None
+    return runs
 
 
-def damage_box(masks: torch.Tensor, margin: int) -> tuple[slice, slice]:
-    """Rows and columns of the damage in ``masks`` (B,1,H,W), grown by ``margin`` px.
+def _grown(box: Box, margin: int, height: int, width: int) -> Box:
+    """``box`` grown by ``margin`` px, clipped to ``height x width``, starting even."""
+    rows, cols = box
+    top, left = max(rows.start - margin, 0) // 2 * 2, max(cols.start - margin, 0) // 2 * 2
+    return slice(top, min(rows.stop + margin, height)), slice(left, min(cols.stop + margin, width))
 
-    The start of each range is even (a fused print is shrunk by half). The masks must hold
-    damage (``masks.any()``).
+
+def _fill_windows(
+    inpainter: Restorer, batched: torch.Tensor, masks: torch.Tensor,
+    flags: tuple[torch.Tensor, torch.Tensor], restored: torch.Tensor,
+    progress: Progress | None,
+) -> None:  # fmt: skip
+    """The inpainting pass: fill the damage of ``restored`` in place, window by window.
+
+    A colour grade or a print toned back reads the whole photo: then it is one window.
     """
-    hit = (masks > 0).any(dim=0)[0]  # (H, W): damage in any photo of the batch
-    rows, cols = torch.nonzero(hit.any(dim=1)), torch.nonzero(hit.any(dim=0))
-    height, width = hit.shape
-    top, left = max(int(rows[0]) - margin, 0) // 2 * 2, max(int(cols[0]) - margin, 0) // 2 * 2
-    bottom, right = min(int(rows[-1]) + 1 + margin, height), min(int(cols[-1]) + 1 + margin, width)
-    return slice(top, bottom), slice(left, right)
+    whole = inpainter.grade is not None or bool(flags[1].any())
+    everything = (slice(None), slice(None))
+    windows = [(everything, everything)] if whole else damage_windows(masks, FILL_MARGIN)
+    count = len(windows)
+    for index, (window, core) in enumerate(windows):
+        win = (..., *window)
+        filled = _stages(
+            inpainter, batched[win], masks[win], flags,
+            _pass_progress(progress, count + index, 2 * count), batched,
+        )  # fmt: skip
+        inner = (..., *(_shift(c, w) for c, w in zip(core, window, strict=True)))
+        target = restored[(..., *core)]
+        target.add_(filled[inner].sub_(target).mul_(fill_weight(masks[win])[inner]))
+
+
+def _shift(inner: slice, outer: slice) -> slice:
+    """``inner`` (absolute) as a slice of the ``outer`` range."""
+    start = outer.start or 0
+    return slice((inner.start or 0) - start, None if inner.stop is None else inner.stop - start)
 
 
 def _stages(
@@ -340,10 +426,11 @@ def run_restorer(
 
     With damage to fill (a non-empty mask) and an inpainting restorer in the manifest
     (:meth:`Restorer.inpainter`), the photo is restored as without damage, and the
-    inpainting restorer restores the window around the damage (``FILL_MARGIN`` px of
-    context; experts and monochrome decided on the whole photo), whose result replaces the
-    damaged pixels (:func:`blend_fill_in_place`): the rest of the photo is what
-    ``scratches="off"`` gives.
+    inpainting restorer restores windows around the damage (:func:`damage_windows`:
+    ``FILL_CELL`` px squares holding damage, ``FILL_MARGIN`` px of context; experts and
+    monochrome decided on the whole photo), whose result replaces the damaged pixels with a
+    feathered edge (:func:`fill_weight`): the rest of the photo is what ``scratches="off"``
+    gives.
     """
     batched = rgb if rgb.ndim == 4 else rgb[None]
     flags = neutral_flags(batched, restorer.options.monochrome)  # before the output exists
@@ -353,14 +440,7 @@ def run_restorer(
         restored = _stages(restorer, batched, masks, flags, progress)
     else:
         restored = _stages(restorer, batched, None, flags, _pass_progress(progress, 0, 2))
-        # a colour grade or a print toned back reads the whole photo: then fill on all of it
-        whole = inpainter.grade is not None or bool(flags[1].any())
-        window = (..., *((slice(None),) * 2 if whole else damage_box(masks, FILL_MARGIN)))
-        filled = _stages(
-            inpainter, batched[window], masks[window], flags, _pass_progress(progress, 1, 2),
-            batched,
-        )  # fmt: skip
-        blend_fill_in_place(restored[window], filled, masks[window])
+        _fill_windows(inpainter, batched, masks, flags, restored, progress)
     return restored if rgb.ndim == 4 else restored[0]
 
 
